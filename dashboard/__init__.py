@@ -1,0 +1,1 @@
+"""The Streamlit app, its settings, shared widgets and the weekly report."""

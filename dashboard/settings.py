@@ -1,0 +1,71 @@
+"""Where the app and every command find the database, timezone and policy.
+
+One lookup order everywhere: environment variable, then `.streamlit/secrets.toml`,
+then the default. Plain Python (no Streamlit) so commands and tests share it.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRETS_PATH = ROOT / ".streamlit" / "secrets.toml"
+DEFAULT_DB = ROOT / "data" / "profit.duckdb"
+DEFAULT_POLICY = ROOT / "enforcement" / "policies" / "seed-default.toml"
+
+
+@lru_cache(maxsize=4)
+def _secrets(path: str) -> dict[str, Any]:
+    p = Path(path)
+    if not p.exists():
+        return {}
+    with p.open("rb") as fh:
+        return tomllib.load(fh)
+
+
+def secrets(path: Path | None = None) -> dict[str, Any]:
+    """The parsed secrets file (empty when absent). Never logged or printed."""
+    target = Path(os.environ.get("PROFIT_SECRETS", path or SECRETS_PATH))
+    return _secrets(str(target))
+
+
+def _setting(env: str, section: str, key: str, default: str) -> str:
+    value = os.environ.get(env)
+    if value:
+        return value
+    value = secrets().get(section, {}).get(key)
+    return str(value) if value else default
+
+
+def db_path() -> Path:
+    """`PROFIT_DB`, else `[database] path` in the secrets, else data/profit.duckdb."""
+    path = Path(_setting("PROFIT_DB", "database", "path", str(DEFAULT_DB)))
+    return path if path.is_absolute() else ROOT / path
+
+
+def timezone() -> str:
+    """The reporting timezone: `PROFIT_TIMEZONE`, else `[reporting] timezone`, else UTC."""
+    name = _setting("PROFIT_TIMEZONE", "reporting", "timezone", "UTC")
+    check_timezone(name)
+    return name
+
+
+def policy_path() -> Path:
+    """The current enforcement policy: `PROFIT_POLICY`, `[policy] path`, else the seed's."""
+    path = Path(_setting("PROFIT_POLICY", "policy", "path", str(DEFAULT_POLICY)))
+    return path if path.is_absolute() else ROOT / path
+
+
+def check_timezone(name: str) -> str:
+    """Refuse a name that is not an IANA timezone, with a message that says so."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        msg = f"unknown timezone {name!r}: use an IANA name such as Europe/Paris"
+        raise ValueError(msg) from exc
+    return name

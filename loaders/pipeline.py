@@ -1,0 +1,332 @@
+"""The one loading path every source goes through.
+
+A source turns its records into chunks of contract-named columns (values as the
+source gave them). This module stages them, normalises and validates them in SQL
+(`loaders/sql/normalise_*.sql`), sends each bad row to `rejected_rows` with its
+reason, upserts the good ones by key (a reload changes nothing), re-pairs
+estimates with their actuals, records the load, and publishes atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from loaders.publish import new_version
+
+SQL_DIR = Path(__file__).with_name("sql")
+
+# Staged columns per contract table (the source's values, as VARCHAR), and the key
+# a reload upserts by.
+STAGE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "cost_events": ("event_id", "user_id", "ts", "action", "event_type", "cost_usd", "counted",
+                    "category", "details"),
+    "revenue_events": ("event_id", "user_id", "ts", "stream", "amount_usd", "tokens", "partner",
+                       "details"),
+    "token_balances": ("user_id", "as_of", "balance"),
+    "affiliate_events": ("event_id", "user_id", "ts", "partner", "kind"),
+}
+REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "cost_events": ("event_id", "user_id", "ts", "cost_usd"),
+    "revenue_events": ("event_id", "user_id", "ts", "stream", "amount_usd"),
+    "token_balances": ("user_id", "as_of", "balance"),
+    "affiliate_events": ("event_id", "user_id", "ts", "kind"),
+}
+# Columns written to each target table (besides source and load_id), and its key.
+TARGET_COLUMNS: dict[str, tuple[str, ...]] = {
+    "cost_events": ("event_id", "user_id", "ts", "action", "event_type", "cost_usd", "counted",
+                    "category", "details", "pairing"),
+    "revenue_events": ("event_id", "user_id", "ts", "stream", "amount_usd", "tokens", "partner",
+                       "details"),
+    "token_balances": ("user_id", "as_of", "balance"),
+    "affiliate_events": ("event_id", "user_id", "ts", "partner", "kind"),
+}
+KEYS: dict[str, tuple[str, ...]] = {
+    "cost_events": ("event_id",),
+    "revenue_events": ("event_id",),
+    "token_balances": ("user_id", "as_of"),
+    "affiliate_events": ("event_id",),
+}
+TABLES = tuple(STAGE_COLUMNS)
+
+Frame = pd.DataFrame | pa.Table | list[dict]
+
+
+@dataclass
+class Chunk:
+    """One piece of a source: frames per contract table, and rows the source refused.
+
+    `rejects` holds (table, raw record, reason) for records the source itself could
+    not map (an unknown table shape, a line that is not JSON). `rows_read` counts the
+    source records behind this chunk, for the progress bar and the load log.
+    """
+
+    frames: dict[str, Frame] = field(default_factory=dict)
+    rejects: list[tuple[str, str, str]] = field(default_factory=list)
+    rows_read: int | None = None
+
+
+@dataclass
+class LoadResult:
+    """What a load did, as recorded in `load_log`."""
+
+    load_id: int
+    source: str
+    rows_read: int = 0
+    rows_written: int = 0
+    rows_rejected: int = 0
+    seconds: float = 0.0
+    status: str = "ok"
+    error: str | None = None
+    rejected_by_reason: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """The one line a command prints."""
+        return (f"{self.source}: {self.rows_read:,} read, {self.rows_written:,} written, "
+                f"{self.rows_rejected:,} rejected in {self.seconds:.1f} s")
+
+
+class LoadError(RuntimeError):
+    """A load that could not finish; the database was left as it was."""
+
+
+def _sql(name: str) -> str:
+    return (SQL_DIR / f"{name}.sql").read_text()
+
+
+def _as_arrow(frame: Frame, table: str) -> tuple[pa.Table, list[str]]:
+    """The frame as an Arrow table of VARCHAR contract columns, and its missing ones."""
+    if isinstance(frame, list):
+        names = list(dict.fromkeys(k for rec in frame for k in rec))
+        frame = pa.table({n: pa.array([_text(rec.get(n)) for rec in frame], pa.string())
+                          for n in names}) if frame else pa.table({})
+    if isinstance(frame, pd.DataFrame):
+        frame = pa.table({
+            str(n): (pa.array([_text(v) for v in frame[n].tolist()], pa.string())
+                     if frame[n].dtype == object else pa.array(frame[n]))
+            for n in frame.columns})
+    missing = [c for c in REQUIRED_COLUMNS[table] if c not in frame.column_names]
+    cols = []
+    for name in (*STAGE_COLUMNS[table], "_raw"):
+        if name in frame.column_names:
+            col = frame.column(name)
+            if pa.types.is_timestamp(col.type) and col.type.tz is None:
+                col = col.cast(pa.timestamp("us"))
+            cols.append(col if pa.types.is_string(col.type) else _to_string(col))
+        else:
+            cols.append(pa.nulls(frame.num_rows, pa.string()))
+    names = [*STAGE_COLUMNS[table], "_raw"]
+    return pa.table(cols, names=names), missing
+
+
+def _text(value: object) -> str | None:
+    """A source value as the text the normalising SQL parses (exact for Decimal)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, default=str)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def _to_string(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    if pa.types.is_null(col.type):
+        return col.cast(pa.string())
+    if pa.types.is_timestamp(col.type) or pa.types.is_date(col.type):
+        return pa.chunked_array(
+            [pa.array([None if v is None else v.isoformat() for v in chunk.to_pylist()],
+                      pa.string()) for chunk in col.chunks], pa.string())
+    try:
+        return col.cast(pa.string())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return pa.chunked_array(
+            [pa.array([_text(v) for v in chunk.to_pylist()], pa.string())
+             for chunk in col.chunks],
+            pa.string())
+
+
+def _stage(con: duckdb.DuckDBPyConnection, chunk: Chunk, load_id: int, source: str) -> int:
+    """Append a chunk to the staging tables; returns the source records it held."""
+    read = 0
+    for table, frame in chunk.frames.items():
+        if table not in STAGE_COLUMNS:
+            raise LoadError(f"unknown contract table {table!r}")
+        arrow, missing = _as_arrow(frame, table)
+        read += arrow.num_rows
+        if missing:
+            reason = f"unknown column set: missing {', '.join(missing)}"
+            for raw in arrow.to_pylist():
+                raw.pop("_raw", None)
+                chunk.rejects.append((table, json.dumps(raw, default=str), reason))
+            continue
+        con.register("_chunk", arrow)
+        con.execute(f"INSERT INTO _stage_{table} SELECT * FROM _chunk")  # noqa: S608 (fixed names)
+        con.unregister("_chunk")
+    if chunk.rejects:
+        con.executemany(
+            "INSERT INTO rejected_rows VALUES (?, ?, ?, ?, ?)",
+            [(load_id, source, t, raw, reason) for t, raw, reason in chunk.rejects])
+    return chunk.rows_read if chunk.rows_read is not None else read + len(chunk.rejects)
+
+
+def _create_stages(con: duckdb.DuckDBPyConnection) -> None:
+    for table, cols in STAGE_COLUMNS.items():
+        col_sql = ", ".join(f"{c} VARCHAR" for c in (*cols, "_raw"))
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _stage_{table} ({col_sql})")
+
+
+def _publish_table(con: duckdb.DuckDBPyConnection, table: str, load_id: int,
+                   source: str) -> tuple[int, dict[str, int]]:
+    """Normalise the staged rows of one table, reject the bad, upsert the changed."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _norm AS {_sql(f'normalise_{table}')}")
+    key = KEYS[table]
+    key_sql = ", ".join(key)
+    # A key seen twice in one load: the first row wins, the others are refused.
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _norm2 AS
+        SELECT * REPLACE (coalesce(_reason, CASE WHEN row_number() OVER (
+                   PARTITION BY {key_sql} ORDER BY _seq) > 1
+                   THEN 'duplicate key within this load: ' || {' || '.join(key)}::VARCHAR END)
+                   AS _reason)
+        FROM _norm""")
+    con.execute(
+        "INSERT INTO rejected_rows SELECT $load_id, $source, $table, _raw_record, _reason "
+        "FROM _norm2 WHERE _reason IS NOT NULL ORDER BY _seq",
+        {"load_id": load_id, "source": source, "table": table})
+    reasons = dict(con.execute(
+        "SELECT split_part(_reason, ':', 1), count(*) FROM _norm2 "
+        "WHERE _reason IS NOT NULL GROUP BY 1").fetchall())
+    cols = TARGET_COLUMNS[table]
+    compare = [c for c in cols if c not in key]
+    # A paired estimate's `counted` is derived after the upsert, so it is not compared.
+    differs = " OR ".join(
+        "(NOT n.pairing AND t.counted IS DISTINCT FROM n.counted)" if c == "counted"
+        else f"t.{c} IS DISTINCT FROM n.{c}" for c in compare)
+    on = " AND ".join(f"t.{k} = n.{k}" for k in key)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _changed AS
+        SELECT n.* FROM _norm2 n
+        LEFT JOIN {table} t ON {on}
+        WHERE n._reason IS NULL AND (t.{key[0]} IS NULL OR {differs})""")
+    written = con.execute("SELECT count(*) FROM _changed").fetchone()[0]
+    if written:
+        con.execute(f"DELETE FROM {table} t USING _changed n WHERE {on}")
+        col_list = ", ".join(cols)
+        con.execute(
+            f"INSERT INTO {table} ({col_list}, source, load_id) "
+            f"SELECT {col_list}, $source, $load_id FROM _changed ORDER BY _seq",
+            {"source": source, "load_id": load_id})
+    if table == "cost_events":
+        con.execute("CREATE OR REPLACE TEMP TABLE _touched_users AS "
+                    "SELECT DISTINCT user_id FROM _norm2 WHERE _reason IS NULL AND pairing")
+        if con.execute("SELECT count(*) FROM _touched_users").fetchone()[0]:
+            con.execute(_sql("pair_estimates"))
+    return written, reasons
+
+
+def next_load_id(con: duckdb.DuckDBPyConnection) -> int:
+    return con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM load_log").fetchone()[0]
+
+
+def load(db: Path, source: str, chunks: Iterable[Chunk], *,
+         progress: Callable[[int], None] | None = None, fresh: bool = False,
+         watermark: str | None = None) -> LoadResult:
+    """Load every chunk into a new version of `db` and publish it, or change nothing.
+
+    `progress` is called with the number of source records staged after each chunk.
+    `fresh` starts from an empty database (the demo generator). `watermark` is stored
+    in the load log for a source's next incremental load.
+    """
+    db = Path(db)
+    started = datetime.now(UTC).replace(tzinfo=None)
+    t0 = time.perf_counter()
+    result = LoadResult(load_id=0, source=source)
+    try:
+        with new_version(db, fresh=fresh) as con:
+            result.load_id = next_load_id(con)
+            _create_stages(con)
+            for chunk in chunks:
+                n = _stage(con, chunk, result.load_id, source)
+                result.rows_read += n
+                if progress:
+                    progress(n)
+            pre_rejected = con.execute("SELECT count(*) FROM rejected_rows WHERE load_id = ?",
+                                       [result.load_id]).fetchone()[0]
+            if pre_rejected:
+                result.rejected_by_reason = dict(con.execute(
+                    "SELECT split_part(reason, ':', 1), count(*) FROM rejected_rows "
+                    "WHERE load_id = ? GROUP BY 1", [result.load_id]).fetchall())
+            for table in TABLES:
+                written, reasons = _publish_table(con, table, result.load_id, source)
+                result.rows_written += written
+                for reason, count in reasons.items():
+                    result.rejected_by_reason[reason] = (
+                        result.rejected_by_reason.get(reason, 0) + count)
+            result.rows_rejected = sum(result.rejected_by_reason.values())
+            _dedupe_rejects(con, result.load_id)
+            result.seconds = time.perf_counter() - t0
+            con.execute(
+                "INSERT INTO load_log VALUES (?, ?, ?, ?, ?, ?, ?, 'ok', NULL, ?)",
+                [result.load_id, source, started, datetime.now(UTC).replace(tzinfo=None),
+                 result.rows_read, result.rows_written, result.rows_rejected, watermark])
+    except Exception as exc:
+        result.status, result.error = "failed", f"{type(exc).__name__}: {exc}"
+        result.seconds = time.perf_counter() - t0
+        _record_failure(db, result, started)
+        raise LoadError(f"load of {source} failed, database unchanged: {result.error}") from exc
+    return result
+
+
+def _dedupe_rejects(con: duckdb.DuckDBPyConnection, load_id: int) -> None:
+    """A reload refuses the same rows again: keep one entry each, from the newest load."""
+    con.execute("""
+        DELETE FROM rejected_rows r
+        WHERE r.load_id < $load_id AND EXISTS (
+            SELECT 1 FROM rejected_rows n
+            WHERE n.load_id = $load_id AND n.source = r.source
+              AND n.table_name = r.table_name AND n.raw_record = r.raw_record
+              AND n.reason = r.reason)""", {"load_id": load_id})
+
+
+def _record_failure(db: Path, result: LoadResult, started: datetime) -> None:
+    """Log a failed load in its own small publish, so the data itself stays as it was."""
+    try:
+        with new_version(db) as con:
+            result.load_id = next_load_id(con)
+            con.execute(
+                "INSERT INTO load_log VALUES (?, ?, ?, ?, ?, 0, 0, 'failed', ?, NULL)",
+                [result.load_id, result.source, started,
+                 datetime.now(UTC).replace(tzinfo=None), result.rows_read, result.error])
+    except Exception:  # noqa: BLE001 - the original error is the one to report
+        pass
+
+
+def last_watermark(db: Path, source: str) -> str | None:
+    """The watermark of the newest successful load of `source`, for incremental loads."""
+    db = Path(db)
+    if not db.exists():
+        return None
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        tables = {r[0] for r in con.execute("SHOW TABLES").fetchall()}
+        if "load_log" not in tables:
+            return None
+        row = con.execute(
+            "SELECT watermark FROM load_log WHERE source = ? AND status = 'ok' "
+            "AND watermark IS NOT NULL ORDER BY load_id DESC LIMIT 1", [source]).fetchone()
+        return row[0] if row else None
+    finally:
+        con.close()

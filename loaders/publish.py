@@ -1,0 +1,103 @@
+"""Publish a new version of the database without ever showing a reader half a load.
+
+DuckDB allows one writing process, and the app keeps a read-only connection open.
+So a load never writes the live file: it copies it to a temporary file beside it,
+writes there, checkpoints, and atomically renames the copy over the live file.
+Readers holding the old file keep reading the old version (POSIX keeps the old inode
+alive); the app notices the new inode and re-opens. A load that fails or is killed
+leaves only a stray temporary file, which the next load removes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+
+SCHEMA_SQL = Path(__file__).with_name("schema.sql")
+TMP_MARK = ".loading-"
+
+
+def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the contract's tables where they are missing."""
+    con.execute(SCHEMA_SQL.read_text())
+
+
+def _remove_stale(path: Path) -> None:
+    """Remove temporary files of loads that died (they hold no published data)."""
+    for stale in path.parent.glob(f"{path.name}{TMP_MARK}*"):
+        with contextlib.suppress(FileNotFoundError):
+            stale.unlink()
+
+
+@contextlib.contextmanager
+def writer_lock(path: Path) -> Iterator[None]:
+    """Serialise loads of one database: a second load waits for the first."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{path}.lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def new_version(path: Path, *, fresh: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Yield a writable connection to a copy of `path`; publish it only on success.
+
+    With `fresh`, the copy starts empty (the demo generator replaces everything).
+    """
+    path = Path(path)
+    with writer_lock(path):
+        _remove_stale(path)
+        tmp = path.with_name(f"{path.name}{TMP_MARK}{os.getpid()}")
+        if path.exists() and not fresh:
+            shutil.copyfile(path, tmp)
+        con = duckdb.connect(str(tmp))
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            apply_schema(con)
+            yield con
+            con.execute("CHECKPOINT")
+            con.close()
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+            dir_fd = os.open(path.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                con.close()
+            for leftover in (tmp, Path(f"{tmp}.wal")):
+                with contextlib.suppress(FileNotFoundError):
+                    leftover.unlink()
+            raise
+
+
+def data_version(path: Path) -> tuple[int, int] | None:
+    """What changes when a load publishes: the file's inode and modification time."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_mtime_ns)
+
+
+def connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection for queries, in UTC so TIMESTAMP arithmetic is plain."""
+    path = Path(path)
+    if not path.exists():
+        msg = f"no database at {path}: run `make run` or `python -m loaders demo`"
+        raise FileNotFoundError(msg)
+    con = duckdb.connect(str(path), read_only=True)
+    con.execute("SET TimeZone = 'UTC'")
+    return con

@@ -1,0 +1,49 @@
+"""`python -m loaders <source> ...`: one sub-command per source module.
+
+A source module declares `COMMAND` (its name), `HELP`, `add_arguments(parser)` and
+`main(args) -> int`; it is found here by scanning the package, so adding a source
+is adding a module and no other file changes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+import loaders
+from loaders.pipeline import LoadError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit code 2
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m loaders", description=__doc__.splitlines()[0])
+    subs = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for info in sorted(pkgutil.iter_modules(loaders.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"loaders.{info.name}")
+        command = getattr(module, "COMMAND", None)
+        if command:
+            sub = subs.add_parser(command, help=getattr(module, "HELP", None))
+            module.add_arguments(sub)
+            sub.set_defaults(_main=module.main)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args._main(args)
+    except (LoadError, FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

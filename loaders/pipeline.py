@@ -118,8 +118,6 @@ def _as_arrow(frame: Frame, table: str) -> tuple[pa.Table, list[str]]:
     for name in (*STAGE_COLUMNS[table], "_raw"):
         if name in frame.column_names:
             col = frame.column(name)
-            if pa.types.is_timestamp(col.type) and col.type.tz is None:
-                col = col.cast(pa.timestamp("us"))
             cols.append(col if pa.types.is_string(col.type) else _to_string(col))
         else:
             cols.append(pa.nulls(frame.num_rows, pa.string()))
@@ -145,10 +143,6 @@ def _text(value: object) -> str | None:
 def _to_string(col: pa.ChunkedArray) -> pa.ChunkedArray:
     if pa.types.is_null(col.type):
         return col.cast(pa.string())
-    if pa.types.is_timestamp(col.type) or pa.types.is_date(col.type):
-        return pa.chunked_array(
-            [pa.array([None if v is None else v.isoformat() for v in chunk.to_pylist()],
-                      pa.string()) for chunk in col.chunks], pa.string())
     try:
         return col.cast(pa.string())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):

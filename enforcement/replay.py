@@ -1,0 +1,391 @@
+"""Replaying history under a policy: the plain fold of `decide`, and the shared summary.
+
+The plain replay is the reference: it sorts each user's events in the spec's order and
+calls `decide` for every request, exactly as the chatbot would have. `fast_replay` must
+give the same table to the micro-dollar (a Hypothesis test holds it to that).
+
+History arrives as a `History`: plain numpy columns (money in micro-dollars, instants in
+micro-seconds since the epoch, UTC). Reading it from DuckDB is the shell's job
+(`queries/history.py`), never this module's.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+
+from enforcement.decide import State, decide, level_of
+from enforcement.levels import LEVELS, NOT_SERVED_REASONS, REASON_OK, REASON_SYSTEM
+from enforcement.money import to_micro, usd
+from enforcement.policy import Policy
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+TABLE_COLUMNS = [
+    "user_id", "month", "requests", "served",
+    *(f"not_served_{r}" for r in NOT_SERVED_REASONS),
+    "tokens_spent", "cost", "revenue", "profit", "level",
+]
+
+
+# -- instants and months -----------------------------------------------------------------
+def to_us(instant: datetime) -> int:
+    """An instant as integer micro-seconds since the epoch (naive means UTC)."""
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=UTC)
+    return (instant - EPOCH) // timedelta(microseconds=1)
+
+
+def from_us(us: int) -> datetime:
+    """Micro-seconds since the epoch as an aware UTC datetime."""
+    return EPOCH + timedelta(microseconds=int(us))
+
+
+def parse_month(text: str) -> int:
+    """"2026-03" -> a month index (year * 12 + month - 1); ValueError on anything else."""
+    try:
+        year, month = text.split("-")
+        y, m = int(year), int(month)
+    except ValueError:
+        raise ValueError(f"not a month (YYYY-MM): {text!r}") from None
+    if len(year) != 4 or len(month) != 2 or not 1 <= m <= 12:
+        raise ValueError(f"not a month (YYYY-MM): {text!r}")
+    return y * 12 + m - 1
+
+
+def month_label(index: int) -> str:
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+@lru_cache(maxsize=4096)
+def month_start_us(index: int, tz: str) -> int:
+    """The first instant of a calendar month in the policy timezone, in UTC micro-seconds."""
+    return to_us(datetime(index // 12, index % 12 + 1, 1, tzinfo=ZoneInfo(tz)))
+
+
+def month_of(instant_us: int, tz: str) -> int:
+    """The calendar month (index) that an instant falls in, in the policy timezone."""
+    local = from_us(instant_us).astimezone(ZoneInfo(tz))
+    return local.year * 12 + local.month - 1
+
+
+def month_range_us(start: str, end: str, tz: str) -> tuple[int, int]:
+    """[first instant of `start`, first instant after `end`) in UTC micro-seconds."""
+    first, last = parse_month(start), parse_month(end)
+    if last < first:
+        raise ValueError(f"end month {end} is before start month {start}")
+    return month_start_us(first, tz), month_start_us(last + 1, tz)
+
+
+# -- the input -----------------------------------------------------------------------------
+def _objects(values: list[Any]) -> np.ndarray:
+    arr = np.empty(len(values), dtype=object)
+    arr[:] = values
+    return arr
+
+
+@dataclass(frozen=True)
+class History:
+    """Three event kinds as numpy columns, each sorted by (user, ts, event_id).
+
+    `users` holds the user ids (sorted); `*_user` columns are indexes into it. Money is
+    int64 micro-dollars, `*_ts` int64 micro-seconds since the epoch (UTC). `rev_tokens`
+    is -1 where the source did not record the tokens credited (`rev_has_tokens` False).
+    """
+
+    users: np.ndarray
+    req_user: np.ndarray
+    req_ts: np.ndarray
+    req_action: np.ndarray  # object: action names
+    req_cost: np.ndarray
+    req_event_id: np.ndarray
+    rev_user: np.ndarray
+    rev_ts: np.ndarray
+    rev_stream: np.ndarray  # object: stream names
+    rev_amount: np.ndarray
+    rev_tokens: np.ndarray
+    rev_has_tokens: np.ndarray
+    rev_event_id: np.ndarray
+    clk_user: np.ndarray
+    clk_ts: np.ndarray
+    clk_event_id: np.ndarray
+    _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def n_requests(self) -> int:
+        return len(self.req_ts)
+
+    @classmethod
+    def from_rows(
+        cls,
+        requests: Iterable[tuple[str, str, datetime, str, Any]] = (),
+        revenue: Iterable[tuple[str, str, datetime, str, Any, int | None]] = (),
+        clicks: Iterable[tuple[str, str, datetime]] = (),
+    ) -> History:
+        """Small histories for tests and scripts.
+
+        requests: (event_id, user_id, ts, action, cost_usd); revenue: (event_id, user_id,
+        ts, stream, amount_usd, tokens or None); clicks: (event_id, user_id, ts).
+        Money as Decimal, decimal string or int micro-dollars is NOT accepted: USD only.
+        """
+        req, rev, clk = list(requests), list(revenue), list(clicks)
+        return cls.from_frames(
+            pd.DataFrame({
+                "event_id": _objects([r[0] for r in req]),
+                "user_id": _objects([r[1] for r in req]),
+                "ts_us": np.array([to_us(r[2]) for r in req], dtype=np.int64),
+                "action": _objects([r[3] for r in req]),
+                "cost_micro": np.array([to_micro(r[4]) for r in req], dtype=np.int64),
+            }),
+            pd.DataFrame({
+                "event_id": _objects([r[0] for r in rev]),
+                "user_id": _objects([r[1] for r in rev]),
+                "ts_us": np.array([to_us(r[2]) for r in rev], dtype=np.int64),
+                "stream": _objects([r[3] for r in rev]),
+                "amount_micro": np.array([to_micro(r[4]) for r in rev], dtype=np.int64),
+                "tokens": pd.array([r[5] for r in rev], dtype="Int64"),
+            }),
+            pd.DataFrame({
+                "event_id": _objects([r[0] for r in clk]),
+                "user_id": _objects([r[1] for r in clk]),
+                "ts_us": np.array([to_us(r[2]) for r in clk], dtype=np.int64),
+            }),
+        )
+
+    @classmethod
+    def from_frames(cls, requests: pd.DataFrame, revenue: pd.DataFrame,
+                    clicks: pd.DataFrame) -> History:
+        """Build from frames with integer columns (what `queries/history.py` returns).
+
+        requests: event_id, user_id, ts_us, action, cost_micro; revenue: event_id, user_id,
+        ts_us, stream, amount_micro, tokens (nullable); clicks: event_id, user_id, ts_us.
+        """
+        all_users = pd.concat([requests["user_id"], revenue["user_id"], clicks["user_id"]],
+                              ignore_index=True).astype(object)
+        codes, users = pd.factorize(all_users, sort=True)
+        codes = codes.astype(np.int64)
+        n1, n2 = len(requests), len(revenue)
+        req_u, rev_u, clk_u = codes[:n1], codes[n1:n1 + n2], codes[n1 + n2:]
+
+        def col(df: pd.DataFrame, name: str, dtype: Any) -> np.ndarray:
+            return df[name].to_numpy(dtype=dtype)
+
+        req_ts, clk_ts = col(requests, "ts_us", np.int64), col(clicks, "ts_us", np.int64)
+        rev_ts = col(revenue, "ts_us", np.int64)
+        req_eid, rev_eid = col(requests, "event_id", object), col(revenue, "event_id", object)
+        clk_eid = col(clicks, "event_id", object)
+        p_req = _order(req_u, req_ts, req_eid)
+        p_rev = _order(rev_u, rev_ts, rev_eid)
+        p_clk = _order(clk_u, clk_ts, clk_eid)
+        tokens = revenue["tokens"]
+        has_tokens = tokens.notna().to_numpy(dtype=bool)
+        tokens_arr = tokens.fillna(-1).to_numpy(dtype=np.int64)
+        return cls(
+            users=np.asarray(users, dtype=object),
+            req_user=req_u[p_req], req_ts=req_ts[p_req],
+            req_action=col(requests, "action", object)[p_req],
+            req_cost=col(requests, "cost_micro", np.int64)[p_req], req_event_id=req_eid[p_req],
+            rev_user=rev_u[p_rev], rev_ts=rev_ts[p_rev],
+            rev_stream=col(revenue, "stream", object)[p_rev],
+            rev_amount=col(revenue, "amount_micro", np.int64)[p_rev],
+            rev_tokens=tokens_arr[p_rev], rev_has_tokens=has_tokens[p_rev],
+            rev_event_id=rev_eid[p_rev],
+            clk_user=clk_u[p_clk], clk_ts=clk_ts[p_clk], clk_event_id=clk_eid[p_clk],
+        )
+
+
+def _order(user: np.ndarray, ts: np.ndarray, eid: np.ndarray) -> np.ndarray:
+    """The permutation sorting by (user, ts, event_id); cheap when already sorted (SQL's order)."""
+    n = len(ts)
+    if n < 2:
+        return np.arange(n)
+    du, dt = np.diff(user), np.diff(ts)
+    ties = np.flatnonzero((du == 0) & (dt == 0))
+    ok = bool(np.all((du > 0) | ((du == 0) & (dt >= 0))))
+    if ok and all(eid[i] < eid[i + 1] for i in ties):
+        return np.arange(n)
+    perm = np.lexsort((ts, user))
+    u, t = user[perm], ts[perm]
+    same = np.flatnonzero((np.diff(u) == 0) & (np.diff(t) == 0))
+    if len(same):
+        # Runs of equal (user, ts): order each run by event_id (rare, so a Python loop).
+        starts = same[np.r_[True, np.diff(same) > 1]]
+        for s in starts:
+            e = s + 1
+            while e < n and u[e] == u[s] and t[e] == t[s]:
+                e += 1
+            run = perm[s:e]
+            perm[s:e] = run[np.argsort(eid[run].astype(str), kind="stable")]
+    return perm
+
+
+# -- token credits ---------------------------------------------------------------------------
+def tokens_credited(amount: int, recorded: int | None, policy: Policy) -> int:
+    """Tokens a `tokens` purchase adds: as recorded, else floor(amount/price) + bonus_pct% (floor)
+    of that when amount >= bonus_min ("at least", so exactly bonus_min earns the bonus)."""
+    if recorded is not None:
+        return recorded
+    base = amount // policy.token_price
+    if amount >= policy.bonus_min:
+        base += base * policy.bonus_pct // 100
+    return base
+
+
+# -- the result ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ReplayResult:
+    """The per-user-month table (money columns int micro-dollars) and its summaries."""
+
+    policy: str
+    table: pd.DataFrame
+    months: dict[str, dict[str, Any]]
+    total: dict[str, Any]
+
+
+def table_frame(columns: dict[str, Any]) -> pd.DataFrame:
+    """The one constructor both engines use, so their frames compare equal dtype for dtype."""
+    frame = pd.DataFrame({
+        "user_id": pd.array(np.asarray(columns["user_id"], dtype=object), dtype=object),
+        "month": pd.array(np.asarray(columns["month"], dtype=object), dtype=object),
+        **{c: np.asarray(columns[c], dtype=np.int64) for c in TABLE_COLUMNS[2:-1]},
+        "level": pd.array(np.asarray(columns["level"], dtype=object), dtype=object),
+    })
+    return frame.sort_values(["user_id", "month"], kind="stable").reset_index(drop=True)
+
+
+def summarize(table: pd.DataFrame, policy: Policy, months: Sequence[str]
+              ) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """Per-month summaries over the table's rows, and the same keys summed over the range."""
+    per_month = {m: _summary(table[table["month"] == m], policy) for m in months}
+    return per_month, _summary(table[table["month"].isin(list(months))], policy)
+
+
+def _summary(rows: pd.DataFrame, policy: Policy) -> dict[str, Any]:
+    active = rows[rows["requests"] > 0]
+    users = len(active)
+    at_target = int((active["profit"] >= policy.target).sum())
+    pct = None
+    if users:
+        pct = (Decimal(100 * at_target) / Decimal(users)).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    counts = active["level"].value_counts()
+    return {
+        "users": users,
+        "users_at_target": at_target,
+        "users_at_target_pct": pct,
+        "users_by_level": {lv.value: int(counts.get(lv.value, 0)) for lv in LEVELS},
+        "requests": int(rows["requests"].sum()),
+        "served": int(rows["served"].sum()),
+        "not_served": {r: int(rows[f"not_served_{r}"].sum()) for r in NOT_SERVED_REASONS},
+        "tokens_spent": int(rows["tokens_spent"].sum()),
+        "cost_usd": usd(int(rows["cost"].sum())),
+        "revenue_usd": usd(int(rows["revenue"].sum())),
+        "profit_usd": usd(int(rows["profit"].sum())),
+    }
+
+
+def resolve_months(history: History, policy: Policy, start: str | None, end: str | None
+                   ) -> tuple[int, int] | None:
+    """The month-index range to replay: as given, else the span of requests and revenue."""
+    if start is not None and end is not None:
+        return parse_month(start), parse_month(end)
+    stamps = np.concatenate([history.req_ts, history.rev_ts])
+    if not len(stamps):
+        return None
+    first = month_of(int(stamps.min()), policy.timezone)
+    last = month_of(int(stamps.max()), policy.timezone)
+    return (parse_month(start) if start else first, parse_month(end) if end else last)
+
+
+def finish(policy: Policy, columns: dict[str, Any], span: tuple[int, int] | None) -> ReplayResult:
+    table = table_frame(columns)
+    labels = [month_label(i) for i in range(span[0], span[1] + 1)] if span else []
+    months, total = summarize(table, policy, labels)
+    return ReplayResult(policy.name, table, months, total)
+
+
+# -- the plain replay --------------------------------------------------------------------------
+def replay_plain(history: History, policy: Policy, start: str | None = None,
+                 end: str | None = None) -> ReplayResult:
+    """The reference replay: per user, events in the spec's order, one `decide` per request."""
+    span = resolve_months(history, policy, start, end)
+    cols: dict[str, list[Any]] = {c: [] for c in TABLE_COLUMNS}
+    if span is None:
+        return finish(policy, cols, span)
+    lo, hi = month_start_us(span[0], policy.timezone), month_start_us(span[1] + 1, policy.timezone)
+    tz = policy.timezone
+
+    # (ts, rank, event_id, kind, index): revenue and clicks (rank 0) before requests (rank 1).
+    events: dict[int, list[tuple[int, int, str, str, int]]] = defaultdict(list)
+    for kind, rank, users, stamps, ids in (
+        ("rev", 0, history.rev_user, history.rev_ts, history.rev_event_id),
+        ("clk", 0, history.clk_user, history.clk_ts, history.clk_event_id),
+        ("req", 1, history.req_user, history.req_ts, history.req_event_id),
+    ):
+        for i, (u, t) in enumerate(zip(users.tolist(), stamps.tolist(), strict=True)):
+            if lo <= t < hi:
+                events[u].append((t, rank, str(ids[i]), kind, i))
+
+    for u in sorted(events):
+        user_id = str(history.users[u])
+        paid, last_click = 0, None
+        month = None
+        row: dict[str, Any] | None = None
+        state = State()
+
+        def flush(row: dict[str, Any] | None, state: State) -> None:
+            if row is None:
+                return
+            row["cost"], row["revenue"] = state.cost, state.revenue
+            row["profit"] = state.revenue - state.cost
+            row["level"] = level_of(state.cost, state.revenue, policy).value
+            for c in TABLE_COLUMNS:
+                cols[c].append(row[c])
+
+        for t, _rank, _eid, kind, i in sorted(events[u]):
+            if kind == "clk":
+                last_click = from_us(t)
+                continue
+            m = month_of(t, tz)
+            if m != month:
+                flush(row, state)
+                month = m
+                state = State(free_tokens=policy.free_monthly)
+                row = {"user_id": user_id, "month": month_label(m), "requests": 0, "served": 0,
+                       "tokens_spent": 0, **{f"not_served_{r}": 0 for r in NOT_SERVED_REASONS}}
+            assert row is not None
+            if kind == "rev":
+                amount = int(history.rev_amount[i])
+                stream = history.rev_stream[i]
+                premium = state.premium
+                if stream == "tokens":
+                    recorded = int(history.rev_tokens[i]) if history.rev_has_tokens[i] else None
+                    paid += tokens_credited(amount, recorded, policy)
+                elif stream == "premium" and amount > 0:
+                    premium = True
+                state = State(state.cost, state.revenue + amount, state.free_tokens, paid,
+                              premium)
+                continue
+            now = from_us(t)
+            d = decide(State(state.cost, state.revenue, state.free_tokens, paid, state.premium,
+                             last_click), str(history.req_action[i]), int(history.req_cost[i]),
+                       policy, now)
+            row["requests"] += 1
+            if d.reason in (REASON_OK, REASON_SYSTEM):
+                row["served"] += 1
+            else:
+                row[f"not_served_{d.reason}"] += 1
+            row["tokens_spent"] += d.tokens_spent
+            paid -= d.paid_tokens_spent
+            state = State(state.cost + d.cost, state.revenue,
+                          state.free_tokens - d.free_tokens_spent, paid, state.premium)
+        flush(row, state)
+    return finish(policy, cols, span)

@@ -1,0 +1,162 @@
+"""The original chatbot's DynamoDB items, mapped to the contract's rows.
+
+Shared by every path that meets those items: the DynamoDB loader, DynamoDB-JSON
+export files and S3 exports. The quirks are the data contract's: naive UTC
+timestamps, Decimal numbers, `whatsapp:` phones, estimate and `_completed` lines
+(paired by the loading path), and `revenue_type` names to map to a stream.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer
+
+from loaders.pipeline import Chunk
+
+STREAMS = {
+    "token_purchase": "tokens",
+    "subscription": "premium",
+    "premium": "premium",
+    "family_plan": "premium",
+    "affiliate_commission": "affiliate",
+    "affiliate": "affiliate",
+    "data": "data",
+    "data_monetization": "data",
+}
+_deserializer = TypeDeserializer()
+_TYPE_TAGS = {"S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS", "BS"}
+
+
+def stream_of(revenue_type: object) -> str:
+    """`revenue_type` to the contract's stream; anything unknown is `other`."""
+    return STREAMS.get(str(revenue_type or "").strip().lower(), "other")
+
+
+def _is_typed(value: object) -> bool:
+    return isinstance(value, dict) and len(value) == 1 and next(iter(value)) in _TYPE_TAGS
+
+
+def plain_item(item: dict[str, Any]) -> dict[str, Any]:
+    """A DynamoDB-JSON item (`{"a": {"S": "x"}}`) as plain Python, numbers as Decimal.
+
+    An item that is already plain (as boto3's resource API returns it) is kept.
+    """
+    if item and all(_is_typed(v) for v in item.values()):
+        return {k: _deserializer.deserialize(v) for k, v in item.items()}
+    return item
+
+
+def _json_safe(value: Any) -> Any:
+    """Details kept as JSON: whole Decimals as ints, others as exact strings."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else str(value)
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
+
+
+def _details(value: Any) -> dict | None:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {"text": value}
+    return value if isinstance(value, dict) else None
+
+
+def table_of(item: dict[str, Any]) -> str | None:
+    """Which original table an item comes from, by its shape; None when unknown."""
+    if "revenue_type" in item or "revenue_amount" in item:
+        return "revenue_events"
+    if "token_balance" in item:
+        return "token_balances"
+    if "event_type" in item or "actual_cost" in item:
+        return "cost_events"
+    return None
+
+
+def cost_row(item: dict[str, Any]) -> dict[str, Any]:
+    details = _details(item.get("cost_details"))
+    return {
+        "event_id": f"costs:{item.get('user_phone')}#{item.get('timestamp')}",
+        "user_id": _text(item.get("user_phone")),
+        "ts": _text(item.get("timestamp")),
+        "action": None,  # derived from event_type by the loading path
+        "event_type": _text(item.get("event_type")),
+        "cost_usd": _text(item.get("actual_cost")),
+        "counted": None,  # estimate/actual pairing decides
+        "category": _text((details or {}).get("category")),
+        "details": json.dumps(_json_safe(details)) if details is not None else None,
+    }
+
+
+def revenue_row(item: dict[str, Any]) -> dict[str, Any]:
+    details = _details(item.get("details")) or {}
+    tokens = details.get("tokens_purchased", details.get("tokens"))
+    partner = (details.get("partner") or details.get("partner_name") or details.get("plan")
+               or details.get("plan_name"))
+    return {
+        "event_id": f"revenue:{item.get('user_phone')}#{item.get('timestamp')}",
+        "user_id": _text(item.get("user_phone")),
+        "ts": _text(item.get("timestamp")),
+        "stream": stream_of(item.get("revenue_type")),
+        "amount_usd": _text(item.get("revenue_amount")),
+        "tokens": _text(tokens),
+        "partner": _text(partner),
+        "details": json.dumps(_json_safe(
+            {"revenue_type": item.get("revenue_type"), **details})),
+    }
+
+
+def token_row(item: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "user_id": _text(item.get("user_phone")),
+        "as_of": _text(item.get("last_updated")),
+        "balance": _text(item.get("token_balance")),
+    }
+
+
+MAPPERS = {"cost_events": cost_row, "revenue_events": revenue_row, "token_balances": token_row}
+
+
+def items_to_chunk(items: Iterable[dict[str, Any]], *, expect: str | None = None) -> Chunk:
+    """Map original items (plain or DynamoDB-JSON) into one chunk for the loading path.
+
+    `expect` names the table the items were read from; an item of another or no
+    known shape is refused with its reason instead of being guessed.
+    """
+    chunk = Chunk()
+    frames: dict[str, list[dict[str, Any]]] = {}
+    read = 0
+    for raw in items:
+        read += 1
+        raw_text = json.dumps(_json_safe(raw), default=str)
+        item = plain_item(raw.get("Item", raw) if isinstance(raw, dict) else {})
+        table = table_of(item)
+        if table is None or (expect is not None and table != expect):
+            found = table or "no known table"
+            reason = f"unknown table shape: {found}" + (f", expected {expect}" if expect else "")
+            chunk.rejects.append((expect or "unknown", raw_text, reason))
+            continue
+        row = MAPPERS[table](item)
+        row["_raw"] = raw_text
+        frames.setdefault(table, []).append(row)
+    chunk.frames = dict(frames)
+    chunk.rows_read = read
+    return chunk

@@ -1,0 +1,9 @@
+-- The replay's affiliate clicks (kind 'click' only) in [$start, $end).
+SELECT event_id,
+       user_id,
+       epoch_us(ts) AS ts_us
+FROM affiliate_events
+WHERE kind = 'click'
+  AND ts >= $start
+  AND ts < $end
+ORDER BY user_id, ts, event_id

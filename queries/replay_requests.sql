@@ -1,0 +1,13 @@
+-- The replay's requests: counted cost events in [$start, $end) (UTC instants of the policy
+-- timezone's month boundaries). Money as integer micro-dollars, instants as epoch
+-- micro-seconds, so nothing passes through a float. Ordered as the replay takes them.
+SELECT event_id,
+       user_id,
+       epoch_us(ts)                       AS ts_us,
+       action,
+       CAST(cost_usd * 1000000 AS BIGINT) AS cost_micro
+FROM cost_events
+WHERE counted
+  AND ts >= $start
+  AND ts < $end
+ORDER BY user_id, ts, event_id

@@ -1,0 +1,11 @@
+-- The replay's revenue events (every stream, refunds included) in [$start, $end).
+SELECT event_id,
+       user_id,
+       epoch_us(ts)                         AS ts_us,
+       stream,
+       CAST(amount_usd * 1000000 AS BIGINT) AS amount_micro,
+       tokens
+FROM revenue_events
+WHERE ts >= $start
+  AND ts < $end
+ORDER BY user_id, ts, event_id

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 
@@ -16,3 +18,13 @@ def mask_phone(phone: str | None) -> str:
 def mask_column(series: pd.Series) -> pd.Series:
     """Mask a whole column of phones."""
     return series.map(mask_phone)
+
+
+_PHONE = re.compile(r"(?:whatsapp:)?\+\d[\d ().-]{6,}\d")
+
+
+def mask_raw_record(text: str | None) -> str:
+    """A refused raw record with anything that looks like a phone masked."""
+    if not text:
+        return ""
+    return _PHONE.sub(lambda m: mask_phone(m.group(0)), text)

@@ -1,6 +1,48 @@
-"""The data page (being built)."""
+"""Data: what is loaded, when, from where, and what was refused and why."""
 
+from __future__ import annotations
+
+import plotly.express as px
 import streamlit as st
 
-st.title("data")
-st.info("This page is being built.")
+from dashboard import data, ui
+from dashboard.privacy import mask_raw_record
+
+st.title("Data")
+ui.require_data()
+
+fresh = data.query("data_freshness").iloc[0]
+st.caption(f"Data shown as of the load finished **{fresh['last_load']} UTC**; "
+           f"newest event **{fresh['last_event']} UTC**.")
+
+st.subheader("What is loaded")
+tables = data.query("loaded_tables")
+cols = st.columns(len(tables))
+for col, row in zip(cols, tables.itertuples(), strict=True):
+    with col:
+        ui.kpi_card(row.table_name, f"{row.rows:,} rows", help="rows in the table")
+        st.caption(f"{row.users:,} users · {row.first_ts} → {row.last_ts}")
+
+st.subheader("Load log")
+log = data.query("load_log", limit=200)
+st.dataframe(log, hide_index=True, width="stretch")
+
+st.subheader("Rejected rows")
+reasons = data.query("rejected_reasons")
+if reasons.empty:
+    st.success("No row has been refused.")
+else:
+    fig = px.bar(reasons, x="rows", y="reason", color="table_name", orientation="h",
+                 title="Rows refused by reason (count)",
+                 labels={"rows": "rows refused", "reason": "reason", "table_name": "table"})
+    st.plotly_chart(fig, width="stretch")
+    rejected = data.query("rejected_rows", limit=1000)
+    rejected["raw_record"] = rejected["raw_record"].map(mask_raw_record)
+    st.dataframe(rejected, hide_index=True, width="stretch")
+
+try:
+    from dashboard.sources import render_sources
+except ImportError:  # the sources panel arrives with the real-sources loaders
+    render_sources = None
+if render_sources is not None:
+    render_sources()

@@ -1,0 +1,73 @@
+-- One row per local day in [$first_day, $last_day]: active users, counted cost, revenue and
+-- paying users of the day, plus users at target month to date at the end of each day.
+-- $tz: reporting timezone; $mtd_start/$end: UTC bounds from the start of the first day's month
+-- to the end of the last day; $target_micro: the policy's profit target in micro-dollars.
+--
+-- Users at target month to date are counted without a users x days grid: a user's status
+-- (in the base: has a counted cost this month; at target: also MTD profit >= target) only
+-- changes on a day with one of its events, so each such day contributes +1/-1 changes, and
+-- a running sum of the changes within the month gives every day's count.
+WITH ev AS (
+    SELECT user_id, CAST(timezone($tz, ts AT TIME ZONE 'UTC') AS DATE) AS day,
+           cost_usd AS cost, CAST(0 AS DECIMAL(18, 6)) AS revenue, 1 AS n_cost
+    FROM cost_events
+    WHERE counted AND ts >= $mtd_start AND ts < $end
+    UNION ALL
+    SELECT user_id, CAST(timezone($tz, ts AT TIME ZONE 'UTC') AS DATE) AS day,
+           CAST(0 AS DECIMAL(18, 6)) AS cost, amount_usd AS revenue, 0 AS n_cost
+    FROM revenue_events
+    WHERE ts >= $mtd_start AND ts < $end
+), per_day AS (
+    SELECT user_id, day, date_trunc('month', day) AS month,
+           sum(cost) AS cost, sum(revenue) AS revenue, sum(n_cost) AS n_cost
+    FROM ev
+    GROUP BY user_id, day
+), status AS (
+    SELECT day, month,
+           CAST(sum(n_cost) OVER w > 0 AS INTEGER) AS in_base,
+           CAST(sum(n_cost) OVER w > 0
+                AND (sum(revenue) OVER w - sum(cost) OVER w) * 1000000 >= $target_micro
+                AS INTEGER) AS at_target,
+           user_id
+    FROM per_day
+    WINDOW w AS (PARTITION BY user_id, month ORDER BY day ROWS UNBOUNDED PRECEDING)
+), changes AS (
+    SELECT day, month,
+           sum(in_base - coalesce(prev_base, 0)) AS d_base,
+           sum(at_target - coalesce(prev_target, 0)) AS d_target
+    FROM (
+        SELECT *, lag(in_base) OVER u AS prev_base, lag(at_target) OVER u AS prev_target
+        FROM status
+        WINDOW u AS (PARTITION BY user_id, month ORDER BY day)
+    )
+    GROUP BY day, month
+), totals AS (
+    SELECT day,
+           count(*) FILTER (WHERE n_cost > 0) AS active_users,
+           count(*) FILTER (WHERE n_cost > 0 AND revenue > 0) AS paying_users,
+           CAST(sum(cost) * 1000000 AS BIGINT) AS cost_micro,
+           CAST(sum(revenue) * 1000000 AS BIGINT) AS revenue_micro
+    FROM per_day
+    GROUP BY day
+), calendar AS (
+    SELECT CAST(d AS DATE) AS day
+    FROM generate_series(CAST(date_trunc('month', CAST($first_day AS DATE)) AS TIMESTAMP),
+                         CAST(CAST($last_day AS DATE) AS TIMESTAMP), INTERVAL 1 DAY) AS g(d)
+), filled AS (
+    SELECT calendar.day,
+           sum(coalesce(changes.d_base, 0)) OVER m AS mtd_users,
+           sum(coalesce(changes.d_target, 0)) OVER m AS users_at_target
+    FROM calendar LEFT JOIN changes ON changes.day = calendar.day
+    WINDOW m AS (PARTITION BY date_trunc('month', calendar.day) ORDER BY calendar.day
+                 ROWS UNBOUNDED PRECEDING)
+)
+SELECT filled.day,
+       coalesce(totals.active_users, 0)::BIGINT AS active_users,
+       coalesce(totals.paying_users, 0)::BIGINT AS paying_users,
+       coalesce(totals.cost_micro, 0)::BIGINT AS cost_micro,
+       coalesce(totals.revenue_micro, 0)::BIGINT AS revenue_micro,
+       filled.mtd_users::BIGINT AS mtd_users,
+       filled.users_at_target::BIGINT AS users_at_target
+FROM filled LEFT JOIN totals ON totals.day = filled.day
+WHERE filled.day >= CAST($first_day AS DATE)
+ORDER BY filled.day

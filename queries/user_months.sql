@@ -1,0 +1,9 @@
+-- The calendar months (reporting timezone $tz) in which one user has a cost or revenue event,
+-- newest first, as 'YYYY-MM'.
+SELECT DISTINCT strftime(timezone($tz, ts AT TIME ZONE 'UTC'), '%Y-%m') AS month
+FROM (
+    SELECT ts FROM cost_events WHERE user_id = $user
+    UNION ALL
+    SELECT ts FROM revenue_events WHERE user_id = $user
+)
+ORDER BY month DESC

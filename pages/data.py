@@ -21,7 +21,8 @@ cols = st.columns(len(tables))
 for col, row in zip(cols, tables.itertuples(), strict=True):
     with col:
         ui.kpi_card(row.table_name, f"{row.rows:,} rows", help="rows in the table")
-        st.caption(f"{row.users:,} users · {row.first_ts} → {row.last_ts}")
+        span = f"{row.first_ts} → {row.last_ts} UTC" if row.rows else "empty"
+        st.caption(f"{row.users:,} users · {span}")
 
 st.subheader("Load log")
 log = data.query("load_log", limit=200)

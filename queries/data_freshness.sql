@@ -1,4 +1,5 @@
 -- The time of the data shown: the newest successful load and the newest event.
 SELECT
-    (SELECT max(finished) FROM load_log WHERE status = 'ok') AS last_load,
-    (SELECT max(ts) FROM cost_events) AS last_event
+    (SELECT strftime(max(finished), '%Y-%m-%d %H:%M') FROM load_log WHERE status = 'ok')
+        AS last_load,
+    (SELECT strftime(max(ts), '%Y-%m-%d %H:%M') FROM cost_events) AS last_event

@@ -14,26 +14,31 @@ if str(ROOT) not in sys.path:  # `streamlit run` puts dashboard/ on the path, no
 
 import streamlit as st  # noqa: E402
 
-from dashboard import ui  # noqa: E402
+from dashboard import auth, ui  # noqa: E402
 
 PAGES = ROOT / "pages"
 
-st.set_page_config(page_title="Profit dashboard", page_icon="💹", layout="wide")
+st.set_page_config(page_title="Profit dashboard", page_icon=":material/monitoring:",
+                   layout="wide")
+auth.require_sign_in()  # before navigation and any data: until then only the sign-in form
+
+
+def page(file: str, title: str, icon: str, **kwargs: object) -> st.Page:
+    """A page of `pages/` by absolute path, with its URL named after the file."""
+    return st.Page(PAGES / file, title=title, icon=f":material/{icon}:",
+                   url_path=file.removesuffix(".py").replace("_", "-"), **kwargs)
+
 
 navigation = st.navigation(
     {
         "Every day": [
-            st.Page(PAGES / "daily.py", title="Daily", icon="📅", default=True, url_path="daily"),
-            st.Page(PAGES / "weekly.py", title="Weekly", icon="🗓️", url_path="weekly"),
-            st.Page(PAGES / "monthly.py", title="Monthly", icon="📆", url_path="monthly"),
-            st.Page(PAGES / "users.py", title="Users", icon="👤", url_path="users"),
+            page("daily.py", "Daily", "today", default=True),
+            page("weekly.py", "Weekly", "date_range"),
+            page("monthly.py", "Monthly", "calendar_month"),
+            page("users.py", "Users", "person_search"),
         ],
-        "Decide": [
-            st.Page(PAGES / "what_if.py", title="What-if", icon="🧪", url_path="what-if"),
-        ],
-        "Operate": [
-            st.Page(PAGES / "data.py", title="Data", icon="🗄️", url_path="data"),
-        ],
+        "Decide": [page("what_if.py", "What-if", "tune")],
+        "Operate": [page("data.py", "Data", "database")],
     }
 )
 ui.sidebar_footer()

@@ -1,0 +1,104 @@
+"""Secrets never shown: redaction for messages, logs and database URLs.
+
+`secret_values(settings.secrets())` lists what must never appear; `redact(text, values)`
+takes it out of a message; `install_log_redaction(values)` does the same to every log
+record (tracebacks included); `safe_url(url)` hides a database URL's password.
+Plain Python, no Streamlit, so loaders can use it for their error output.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+_SECRET_KEY_WORDS = re.compile(
+    r"secret|password|passwd|hash|token|key|credential|dsn|url|uri", re.IGNORECASE)
+REDACTED = "***"
+
+
+def safe_url(url: str) -> str:
+    """A database URL with its password hidden, fit for a message or a log line."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL sqlalchemy knows: hide any user:password@ by hand
+        return re.sub(r"//([^:/@]+):[^@/]*@", r"//\1:" + REDACTED + "@", str(url))
+
+
+def secret_values(conf: Mapping[str, Any]) -> list[str]:
+    """Every value in the secrets that must never be shown: under a secret-sounding key,
+    plus the password inside any URL. Longest first, so redaction removes whole values."""
+    found: set[str] = set()
+
+    def walk(node: Any, secretish: bool) -> None:
+        if isinstance(node, Mapping):
+            for k, v in node.items():
+                walk(v, secretish or bool(_SECRET_KEY_WORDS.search(str(k))))
+        elif isinstance(node, list | tuple):
+            for v in node:
+                walk(v, secretish)
+        elif isinstance(node, str):
+            match = re.search(r"//[^:/@]+:([^@/]+)@", node)
+            if match and len(match.group(1)) >= 4:
+                found.add(match.group(1))
+            if secretish and len(node) >= 6:
+                found.add(node)
+
+    walk(conf, False)
+    return sorted(found, key=len, reverse=True)
+
+
+def redact(text: str, values: Iterable[str]) -> str:
+    """`text` with every secret value replaced by ***, and URL passwords hidden."""
+    out = str(text)
+    for value in values:
+        if value:
+            out = out.replace(value, REDACTED)
+    return re.sub(r"(://[^:/@\s]+):[^@/\s]+@", r"\1:" + REDACTED + "@", out)
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites a log record so no secret value reaches the log, tracebacks included."""
+
+    def __init__(self, values: Iterable[str]) -> None:
+        super().__init__("profit.redact")
+        self.values = list(values)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:
+            return True
+        record.msg, record.args = redact(message, self.values), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text, self.values)
+        return True
+
+
+def install_log_redaction(values: Iterable[str]) -> None:
+    """Put one RedactingFilter on every handler of the root and Streamlit's loggers.
+
+    Streamlit's loggers do not propagate, so each of their handlers gets the filter.
+    Calling it again replaces the values (the secrets may have changed).
+    """
+    values = list(values)
+    loggers: list[logging.Logger] = [logging.getLogger()]
+    loggers += [lg for name, lg in logging.Logger.manager.loggerDict.items()
+                if isinstance(lg, logging.Logger) and name.split(".")[0] in {"streamlit",
+                                                                            "loaders",
+                                                                            "dashboard"}]
+    for logger in loggers:
+        for handler in logger.handlers:
+            for existing in handler.filters:
+                if isinstance(existing, RedactingFilter):
+                    existing.values = values
+                    break
+            else:
+                handler.addFilter(RedactingFilter(values))
+
+

@@ -1,0 +1,366 @@
+"""What-if: a candidate policy against a baseline, over loaded history. Pure computation.
+
+The What-if page is a thin shell around this module: it loads history once (a `History`),
+edits a policy in its flat dotted-key form, and asks here for the figures. Every decision
+still comes from `decide` (through `replay_fast`, held equal to the plain fold by its own
+tests), so the panel never holds a copy of the rules.
+
+No Streamlit or DuckDB here, so every figure the page shows is testable in microseconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from enforcement.decide import State, decide, level_of
+from enforcement.fast_replay import replay_fast
+from enforcement.levels import LEVELS, NOT_SERVED_REASONS, Level
+from enforcement.money import to_micro, usd
+from enforcement.policy import Policy, PolicyError
+from enforcement.replay import (
+    History,
+    ReplayResult,
+    finish,
+    from_us,
+    month_label,
+    month_of,
+    month_start_us,
+    parse_month,
+    tokens_credited,
+)
+
+RECORDED = "history as recorded"
+
+# -- the policy's keys, grouped as a founder thinks of them -------------------------------
+GROUPS: tuple[str, ...] = ("Thresholds", "Profit bands", "Tokens and token costs",
+                           "Cost factors", "Affiliate unlock", "Name, timezone, system")
+
+
+def group_of(key: str) -> str:
+    """The panel group a dotted key is edited in."""
+    if key.startswith("thresholds."):
+        return "Thresholds"
+    if key.startswith(("levels.", "profit.")):
+        return "Profit bands"
+    if key.startswith("tokens."):
+        return "Tokens and token costs"
+    if key.startswith("cost_factor_bp."):
+        return "Cost factors"
+    if key.startswith("affiliate."):
+        return "Affiliate unlock"
+    return "Name, timezone, system"
+
+
+def grouped_keys(policy: Policy) -> dict[str, list[str]]:
+    """Every key of the policy, in file order, under its group."""
+    groups: dict[str, list[str]] = {g: [] for g in GROUPS}
+    for key in policy.to_flat():
+        groups[group_of(key)].append(key)
+    return groups
+
+
+def kind_of(key: str, value: Any) -> str:
+    """How a key is edited: money (exact decimal text), count, factor (bp), list, text."""
+    if isinstance(value, Decimal):
+        return "money"
+    if isinstance(value, list | tuple):
+        return "list"
+    if isinstance(value, int):
+        return "factor" if key.startswith("cost_factor_bp.") else "count"
+    return "text"
+
+
+def to_text(value: Any) -> str:
+    """A flat value as the panel's text field shows it (and a share link carries it)."""
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def from_text(kind: str, text: str) -> Any:
+    """A text field back to a flat value; the policy loader judges it (never a float)."""
+    text = text.strip()
+    if kind == "list":
+        return [part.strip() for part in text.split(",") if part.strip()]
+    if kind in ("count", "factor"):
+        try:
+            return int(text)
+        except ValueError:
+            return text  # the loader refuses it with its own message
+    return text
+
+
+def changed_keys(start: Policy, values: dict[str, Any]) -> dict[str, Any]:
+    """The edits that differ from the start (compared as the loader would read them)."""
+    flat = start.to_flat()
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        old = flat.get(key)
+        if isinstance(old, Decimal):
+            try:
+                if to_micro(value) == to_micro(old):
+                    continue
+            except ValueError:
+                pass
+        elif (isinstance(old, list) and list(value) == old) or old == value:
+            continue
+        out[key] = value
+    return out
+
+
+def apply_edits(start: Policy, edits: dict[str, Any]) -> tuple[Policy | None, dict[str, str]]:
+    """The edited policy, or None with the loader's message per key (a panel shows it there)."""
+    try:
+        return start.with_changes(edits), {}
+    except PolicyError as exc:
+        messages: dict[str, str] = {}
+        for key, message in exc.errors:
+            messages[key] = f"{messages[key]}; {message}" if key in messages else message
+        return None, messages
+
+
+# -- the baseline: history as it was recorded ---------------------------------------------
+def month_span(first: str, last: str) -> tuple[int, int]:
+    """Month indexes of an inclusive range of YYYY-MM labels."""
+    lo, hi = parse_month(first), parse_month(last)
+    if hi < lo:
+        raise ValueError(f"end month {last} is before start month {first}")
+    return lo, hi
+
+
+def recorded(history: History, policy: Policy, first: str, last: str) -> ReplayResult:
+    """What history recorded, summarised like a replay (levels judged by `policy`).
+
+    Served / not served and tokens are not in the record (the original service logged
+    costs even for refused requests), so those columns are zero here and the page says
+    "not recorded"; cost, revenue, profit, users at target and levels are exact.
+    """
+    span = month_span(first, last)
+    tz = policy.timezone
+    bounds = np.array([month_start_us(m, tz) for m in range(span[0], span[1] + 2)], np.int64)
+
+    def window(users: np.ndarray, ts: np.ndarray, money: np.ndarray) -> pd.DataFrame:
+        inside = (ts >= bounds[0]) & (ts < bounds[-1])
+        month = np.searchsorted(bounds, ts[inside], side="right") - 1
+        return pd.DataFrame({"u": users[inside], "m": month, "x": money[inside]})
+
+    req = window(history.req_user, history.req_ts, history.req_cost)
+    rev = window(history.rev_user, history.rev_ts, history.rev_amount)
+    cost = req.groupby(["u", "m"]).agg(cost=("x", "sum"), requests=("x", "size"))
+    revenue = rev.groupby(["u", "m"]).agg(revenue=("x", "sum"))
+    rows = cost.join(revenue, how="outer").fillna(0).astype(np.int64).reset_index()
+    labels = np.array([month_label(span[0] + i) for i in range(len(bounds) - 1)], dtype=object)
+    level = [level_of(int(c), int(r), policy).value
+             for c, r in zip(rows["cost"], rows["revenue"], strict=True)]
+    columns: dict[str, Any] = {
+        "user_id": history.users[rows["u"].to_numpy()],
+        "month": labels[rows["m"].to_numpy()],
+        "requests": rows["requests"], "served": rows["requests"],
+        **{f"not_served_{r}": np.zeros(len(rows), np.int64) for r in NOT_SERVED_REASONS},
+        "tokens_spent": np.zeros(len(rows), np.int64),
+        "cost": rows["cost"], "revenue": rows["revenue"],
+        "profit": rows["revenue"] - rows["cost"], "level": level,
+    }
+    result = finish(policy, columns, span)
+    return ReplayResult(RECORDED, result.table, result.months, result.total)
+
+
+def replay(history: History, policy: Policy, first: str, last: str) -> ReplayResult:
+    """The candidate (or the start) replayed: the fast engine, equal to the plain fold."""
+    return replay_fast(history, policy, first, last)
+
+
+# -- side by side ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Figure:
+    """One row of the comparison: `kind` is money, count, pct or per_user (money)."""
+
+    label: str
+    kind: str
+    baseline: Any
+    candidate: Any
+
+    @property
+    def change(self) -> Any:
+        if self.baseline is None or self.candidate is None:
+            return None
+        return self.candidate - self.baseline
+
+
+def per_user(summary: dict[str, Any]) -> Decimal | None:
+    """Total profit over the users with a request (cents, half up), as the KPI defines it."""
+    if not summary["users"]:
+        return None
+    return (summary["profit_usd"] / summary["users"]).quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+
+NOT_SERVED_LABELS = {"payment_required": "Not served: payment required",
+                     "affiliate_required": "Not served: affiliate required",
+                     "insufficient_tokens": "Not served: insufficient tokens"}
+
+
+def comparison(base: dict[str, Any], cand: dict[str, Any], base_recorded: bool
+               ) -> list[Figure]:
+    """Every headline figure, baseline beside candidate; None where history has no record."""
+    def b(value: Any) -> Any:
+        return None if base_recorded else value
+
+    rows = [
+        Figure("Users at target", "count", base["users_at_target"], cand["users_at_target"]),
+        Figure("Share at target", "pct", base["users_at_target_pct"],
+               cand["users_at_target_pct"]),
+        Figure("Users (with a request)", "count", base["users"], cand["users"]),
+        Figure("Total profit", "money", base["profit_usd"], cand["profit_usd"]),
+        Figure("Profit per user", "money", per_user(base), per_user(cand)),
+        Figure("Cost", "money", base["cost_usd"], cand["cost_usd"]),
+        Figure("Revenue", "money", base["revenue_usd"], cand["revenue_usd"]),
+        Figure("Requests", "count", base["requests"], cand["requests"]),
+        Figure("Served", "count", b(base["served"]), cand["served"]),
+        Figure("Not served", "count", b(sum(base["not_served"].values())),
+               sum(cand["not_served"].values())),
+    ]
+    rows += [Figure(NOT_SERVED_LABELS[r], "count", b(base["not_served"][r]),
+                    cand["not_served"][r]) for r in NOT_SERVED_REASONS]
+    rows.append(Figure("Tokens spent", "count", b(base["tokens_spent"]), cand["tokens_spent"]))
+    rows += [Figure(f"Users at level {lv.value}", "count", base["users_by_level"][lv.value],
+                    cand["users_by_level"][lv.value]) for lv in LEVELS]
+    return rows
+
+
+def who_changes(base: pd.DataFrame, cand: pd.DataFrame, limit: int = 25) -> pd.DataFrame:
+    """User-months whose level or profit moved most: level shift first, then |profit change|.
+
+    Columns: user_id, month, level_before, level_after, profit_before, profit_after,
+    profit_change (Decimal USD). Only rows where something changed.
+    """
+    keys = ["user_id", "month"]
+    merged = base[keys + ["level", "profit"]].merge(
+        cand[keys + ["level", "profit"]], on=keys, how="outer", suffixes=("_before", "_after"))
+    for side in ("before", "after"):
+        merged[f"profit_{side}"] = merged[f"profit_{side}"].fillna(0).astype(np.int64)
+        merged[f"level_{side}"] = merged[f"level_{side}"].fillna(Level.NORMAL.value)
+    rank = {lv.value: lv.rank for lv in LEVELS}
+    shift = merged["level_after"].map(rank) - merged["level_before"].map(rank)
+    delta = merged["profit_after"] - merged["profit_before"]
+    merged = merged.assign(_shift=shift.abs(), _delta=delta.abs(), profit_change=delta)
+    moved = merged[(merged["_shift"] > 0) | (merged["_delta"] != 0)]
+    top = moved.sort_values(["_shift", "_delta", "user_id", "month"],
+                            ascending=[False, False, True, True], kind="stable").head(limit)
+    out = top[keys + ["level_before", "level_after", "profit_before", "profit_after",
+                      "profit_change"]].reset_index(drop=True)
+    for col in ("profit_before", "profit_after", "profit_change"):
+        out[col] = [usd(int(v)) for v in out[col]]
+    return out
+
+
+# -- the sensitivity sweep -------------------------------------------------------------------
+SWEEPABLE = ("money", "count", "factor")
+CENT = 10_000  # micro-dollars
+
+
+def sweep_values(low: Any, high: Any, steps: int, kind: str) -> list[Any]:
+    """`steps` evenly spaced values from low to high inclusive, exact (µ$ or whole numbers)."""
+    if steps < 2:
+        raise ValueError("a sweep needs at least 2 steps")
+    if kind == "money":
+        lo, hi = to_micro(low), to_micro(high)
+        points = [lo + (hi - lo) * i // (steps - 1) for i in range(steps)]
+        if lo % CENT == 0 and hi % CENT == 0:  # whole-cent ends: whole-cent steps (half up)
+            points = [(p + CENT // 2) // CENT * CENT for p in points]
+        return list(dict.fromkeys(usd(p) for p in points))
+    lo, hi = int(low), int(high)
+    return list(dict.fromkeys(lo + (hi - lo) * i // (steps - 1) for i in range(steps)))
+
+
+def sweep(history: History, policy: Policy, key: str, values: Sequence[Any], first: str,
+          last: str, progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+    """Replay `policy` with `key` set to each value; one row per value.
+
+    The history's arrays are reused across steps (only the policy changes), so a step is
+    one compiled fold. A value the loader refuses (e.g. a cutoff below the restriction)
+    gets its message in `error` and no figures.
+    """
+    rows = []
+    for i, value in enumerate(values):
+        row: dict[str, Any] = {"value": value, "error": None, "users_at_target_pct": None,
+                               "users_at_target": None, "profit_usd": None,
+                               "not_served": None}
+        try:
+            candidate = policy.with_changes({key: value})
+        except PolicyError as exc:
+            row["error"] = "; ".join(f"{k}: {m}" for k, m in exc.errors)
+        else:
+            total = replay(history, candidate, first, last).total
+            row.update(users_at_target_pct=total["users_at_target_pct"],
+                       users_at_target=total["users_at_target"],
+                       profit_usd=total["profit_usd"],
+                       not_served=sum(total["not_served"].values()))
+        rows.append(row)
+        if progress is not None:
+            progress(i + 1, len(values))
+    return pd.DataFrame(rows)
+
+
+# -- probing one request ---------------------------------------------------------------------
+def month_to_date(history: History, user_id: str, now_us: int, policy: Policy) -> State:
+    """The user's position just before `now` under `policy`: their loaded history folded
+    through `decide` from the start of the loaded period, events before `now` only.
+
+    The same bookkeeping as the replay (month resets, token credits, clicks carried over);
+    a test holds its month-end cost and revenue equal to `replay_plain`'s row.
+    """
+    hits = np.flatnonzero(history.users == user_id)
+    if not len(hits):
+        raise KeyError(f"no history for user {user_id!r}")
+    u = int(hits[0])
+    tz = policy.timezone
+    events: list[tuple[int, int, str, str, int]] = []
+    for kind, rank, users, stamps, ids in (
+        ("rev", 0, history.rev_user, history.rev_ts, history.rev_event_id),
+        ("clk", 0, history.clk_user, history.clk_ts, history.clk_event_id),
+        ("req", 1, history.req_user, history.req_ts, history.req_event_id),
+    ):
+        for i in np.flatnonzero((users == u) & (stamps < now_us)):
+            events.append((int(stamps[i]), rank, str(ids[i]), kind, int(i)))
+    now_month = month_of(now_us, tz)
+    cost = revenue = paid = 0
+    free, premium, last_click = policy.free_monthly, False, None
+    month: int | None = None
+    for t, _rank, _eid, kind, i in sorted(events):
+        if kind == "clk":
+            last_click = from_us(t)
+            continue
+        m = month_of(t, tz)
+        if m != month:
+            month, cost, revenue, free, premium = m, 0, 0, policy.free_monthly, False
+        if kind == "rev":
+            amount = int(history.rev_amount[i])
+            revenue += amount
+            stream = history.rev_stream[i]
+            if stream == "tokens":
+                recorded_tokens = int(history.rev_tokens[i]) if history.rev_has_tokens[i] \
+                    else None
+                paid += tokens_credited(amount, recorded_tokens, policy)
+            elif stream == "premium" and amount > 0:
+                premium = True
+            continue
+        d = decide(State(cost, revenue, free, paid, premium, last_click),
+                   str(history.req_action[i]), int(history.req_cost[i]), policy, from_us(t))
+        cost += d.cost
+        free -= d.free_tokens_spent
+        paid -= d.paid_tokens_spent
+    if month != now_month:  # nothing yet this month: a fresh month
+        cost, revenue, free, premium = 0, 0, policy.free_monthly, False
+    return State(cost, revenue, free, paid, premium, last_click)
+
+
+def typical_cost(history: History, action: str) -> int:
+    """The (upper) median recorded cost of an action (µ$): the probe's default; 0 if unseen."""
+    costs = np.sort(history.req_cost[history.req_action == action])
+    return int(costs[len(costs) // 2]) if len(costs) else 0

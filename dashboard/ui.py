@@ -73,3 +73,29 @@ def day_from_params(default: date) -> date:
         return date.fromisoformat(raw) if raw else default
     except ValueError:
         return default
+
+
+def week_picker(weeks: list[str], *, label: str = "ISO week") -> str | None:
+    """An ISO-week picker carried in `st.query_params["week"]`, so a link keeps the week.
+
+    `weeks` are `2026-W11` names, newest first; the default is the URL's week, else the
+    newest. A valid week named in the URL but outside `weeks` is offered too.
+    """
+    from queries import kpis
+
+    options = list(weeks)
+    wanted = query_param("week")
+    if wanted and wanted not in options:
+        try:
+            wanted = kpis.make_period("week", wanted).name
+        except ValueError:
+            wanted = None
+        if wanted and wanted not in options:
+            options.insert(0, wanted)
+    if not options:
+        return None
+    index = options.index(wanted) if wanted in options else 0
+    week = st.selectbox(label, options, index=index,
+                        format_func=lambda w: kpis.make_period("week", w).label)
+    set_query_param("week", week)
+    return week

@@ -329,6 +329,20 @@ def table_values(df: pd.DataFrame, columns: Sequence[tuple[str, str, str]], mask
     return rows
 
 
+def display_frame(df: pd.DataFrame, columns: Sequence[tuple[str, str, str]], masked: bool = True
+                  ) -> pd.DataFrame:
+    """A table for the page's `st.dataframe`: labelled columns, phones masked, money as
+    dollars (floats for sorting and display only; the files keep exact values)."""
+    rows = table_values(df, columns, masked)
+    out = pd.DataFrame(rows, columns=[label for _k, label, _kind in columns])
+    for _key, label, kind in columns:
+        if kind == MONEY:
+            out[label] = [None if v is None else float(v) for v in out[label]]
+        elif kind == COUNT:
+            out[label] = out[label].astype("Int64")
+    return out
+
+
 def user_columns() -> list[tuple[str, str, str]]:
     return [(key, label, kind) for key, _csv, label, kind in USER_COLUMNS]
 

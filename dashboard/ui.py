@@ -75,11 +75,12 @@ def day_from_params(default: date) -> date:
         return default
 
 
-def week_picker(weeks: list[str], *, label: str = "ISO week") -> str | None:
+def week_picker(weeks: list[str], *, default: str | None = None, label: str = "ISO week"
+                ) -> str | None:
     """An ISO-week picker carried in `st.query_params["week"]`, so a link keeps the week.
 
-    `weeks` are `2026-W11` names, newest first; the default is the URL's week, else the
-    newest. A valid week named in the URL but outside `weeks` is offered too.
+    `weeks` are `2026-W11` names, newest first; the default is the URL's week, else
+    `default`, else the newest. A valid week named in the URL but outside `weeks` is offered.
     """
     from queries import kpis
 
@@ -94,6 +95,8 @@ def week_picker(weeks: list[str], *, label: str = "ISO week") -> str | None:
             options.insert(0, wanted)
     if not options:
         return None
+    if wanted not in options:
+        wanted = default
     index = options.index(wanted) if wanted in options else 0
     week = st.selectbox(label, options, index=index,
                         format_func=lambda w: kpis.make_period("week", w).label)

@@ -1,6 +1,113 @@
-"""The weekly page (being built)."""
+"""Weekly: the week against the week before, who makes and loses money, and the report files.
+
+Everything shown comes from `dashboard.report.build_weekly` (the query layer), the same
+object the weekly report command renders, so the page and the files agree to the cent.
+"""
+
+from __future__ import annotations
+
+import functools
 
 import streamlit as st
 
-st.title("weekly")
-st.info("This page is being built.")
+from dashboard import data, report, settings, ui
+from dashboard import weekly_charts as charts
+from enforcement.levels import LEVELS
+from enforcement.policy import load_policy
+from queries import weekly
+
+st.title("Weekly")
+ui.require_data()
+
+tz = settings.timezone()
+policy = load_policy(settings.policy_path())
+week = ui.week_picker(data.cached(weekly.weeks_with_data)(tz=tz),
+                      default=data.cached(weekly.default_week)(tz=tz))
+if week is None:
+    st.info("No cost or revenue event is loaded yet.")
+    st.stop()
+
+rep: report.WeeklyReport = data.cached(report.build_weekly)(week=week, tz=tz, policy=policy)
+st.caption(f"{rep.label} · compared with {rep.previous} · timezone {tz} · policy {policy.name}")
+if rep.empty:
+    st.warning(f"No data for {rep.week}: no cost or revenue event in that week.")
+
+# -- headline figures against the week before and the targets ------------------------------
+HEADLINE = ("profit_usd", "revenue_usd", "cost_usd", "active_users", "margin_pct",
+            "payment_conversion_pct", "users_at_target_pct")
+rows = {r["key"]: r for r in report.kpi_table(rep)}
+for col, key in zip(st.columns(len(HEADLINE)), HEADLINE, strict=True):
+    r = rows[key]
+    with col:
+        ui.kpi_card(r["label"], report.show(r["kind"], r["value"]),
+                    delta=report.fmt_change(r["kind"], r["value"], r["previous"]),
+                    delta_color="inverse" if key == "cost_usd" else "normal",
+                    target=report.fmt_target(r["target"], r["kind"]) or None, ok=r["met"],
+                    help=f"{rep.previous}: {report.show(r['kind'], r['previous'])}")
+
+with st.expander("Every key figure against the week before"):
+    st.dataframe(
+        [{"Figure": r["label"], rep.week: report.show(r["kind"], r["value"]),
+          rep.previous: report.show(r["kind"], r["previous"]),
+          "Change": report.fmt_change(r["kind"], r["value"], r["previous"]),
+          "Target": report.fmt_target(r["target"], r["kind"]),
+          "Met": "" if r["met"] is None else ("✔" if r["met"] else "✘")}
+         for r in rows.values()], hide_index=True, width="stretch")
+
+left, right = st.columns(2)
+with left:
+    st.plotly_chart(charts.levels_chart(rep.kpis["users_by_level"]), width="stretch")
+with right:
+    st.plotly_chart(charts.streams_chart(rep.streams, rep.week, rep.previous), width="stretch")
+
+# -- the user-level profit table -----------------------------------------------------------
+st.subheader("User-level profit")
+levels = st.multiselect("Level (month to date)", [lv.value for lv in LEVELS],
+                        default=[lv.value for lv in LEVELS])
+users = rep.users[rep.users["level"].isin(levels)]
+st.caption(f"{len(users):,} of {len(rep.users):,} users with a counted cost or a revenue event "
+           "in the week; click a column to sort. Phones show their last four digits.")
+money_cols = {label: st.column_config.NumberColumn(label, format="dollar")
+              for _k, label, kind in report.user_columns() if kind == report.MONEY}
+st.dataframe(report.display_frame(users, report.user_columns()), hide_index=True,
+             width="stretch", column_config=money_cols, key="user_table")
+
+# -- revenue streams and cost drivers ------------------------------------------------------
+st.subheader("Revenue stream performance")
+st.dataframe(report.display_frame(rep.streams, report.STREAM_COLUMNS), hide_index=True,
+             width="stretch")
+with st.expander("By partner / plan"):
+    st.dataframe(report.display_frame(rep.partners, report.PARTNER_COLUMNS), hide_index=True,
+                 width="stretch")
+
+st.subheader("Top cost drivers")
+left, right = st.columns(2)
+with left:
+    if not rep.actions.empty:
+        st.plotly_chart(charts.actions_chart(rep.actions, rep.week, rep.previous),
+                        width="stretch")
+    st.dataframe(report.display_frame(rep.actions, report.ACTION_COLUMNS), hide_index=True,
+                 width="stretch")
+with right:
+    top = rep.top_users
+    if not top.empty:
+        labels = top["user_id"].map(lambda u: report.phone(u, masked=True))
+        st.plotly_chart(charts.top_users_chart(top, labels), width="stretch")
+    st.dataframe(report.display_frame(top, report.TOP_USER_COLUMNS), hide_index=True,
+                 width="stretch")
+
+st.subheader("Intervention effectiveness")
+st.caption(report.INTERVENTION_DEFINITION)
+st.dataframe(report.display_frame(rep.interventions, report.INTERVENTION_COLUMNS),
+             hide_index=True, width="stretch")
+if int(rep.interventions["crossed"].sum()):
+    st.plotly_chart(charts.interventions_chart(rep.interventions), width="stretch")
+
+# -- the report files, built by the report command's code ----------------------------------
+st.subheader("Weekly report")
+st.caption("The same files as `python -m dashboard.report weekly`; phones masked.")
+for col, fmt in zip(st.columns(len(report.FORMATS)), report.FORMATS, strict=True):
+    with col:
+        st.download_button(f"Download .{fmt}", functools.partial(report.render, rep, fmt),
+                           file_name=report.file_name(rep, fmt), mime=report.MIME[fmt],
+                           on_click="ignore", key=f"download_{fmt}")

@@ -97,6 +97,19 @@ def weeks_with_data(con: duckdb.DuckDBPyConnection, *, tz: str) -> list[str]:
     return weeks[::-1]
 
 
+def default_week(con: duckdb.DuckDBPyConnection, *, tz: str) -> str | None:
+    """The newest week that the data covers to its Sunday, else the newest with any data.
+
+    A page opened on a half-loaded week would show a month to date that has barely begun.
+    """
+    span = kpis.data_span(con, tz)
+    if span is None:
+        return None
+    last_day = span[1]
+    return week_label(last_day if last_day.weekday() == 6 else last_day - timedelta(days=7)) \
+        if last_day - timedelta(days=6) >= span[0] else week_label(last_day)
+
+
 # -- the user-level profit table ----------------------------------------------------------
 
 def user_table(con: duckdb.DuckDBPyConnection, *, week: str, tz: str, policy: Policy

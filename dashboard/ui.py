@@ -102,3 +102,86 @@ def week_picker(weeks: list[str], *, default: str | None = None, label: str = "I
                         format_func=lambda w: kpis.make_period("week", w).label)
     set_query_param("week", week)
     return week
+
+
+# -- the period picker (day / ISO week / month), shared by every page -----------------------
+# The picked period is written to the URL (`?day=2026-03-14`, `?week=2026-W11`,
+# `?month=2026-03`) so a link carries it, and a "focus day" in the session carries it to the
+# other pages, which Streamlit's navigation would otherwise reset (it clears the URL's params).
+
+FOCUS_KEY = "period_focus_day"
+_GRAIN_LABEL = {"day": "Day", "week": "ISO week", "month": "Month"}
+
+
+def _periods(grain: str, first_day: date, last_day: date) -> list[str]:
+    """Every period of a grain between two days, newest first."""
+    from datetime import timedelta
+
+    from queries.kpis import period_name
+
+    names: list[str] = []
+    day = last_day
+    while day >= first_day:
+        name = period_name(grain, day)
+        if not names or names[-1] != name:
+            names.append(name)
+        day -= timedelta(days=1)
+    return names
+
+
+def _focus(grain: str, period: str, last_day: date) -> date:
+    """The day a picked period hands to the other pages: its last day with data."""
+    from queries.kpis import parse_period
+
+    return min(parse_period(grain, period)[1], last_day)
+
+
+def period_picker(grain: str, first_day: date, last_day: date) -> str:
+    """Pick a day, ISO week or month between the first and last day with data.
+
+    Starts from the URL's parameter when valid, else the period the other pages last
+    focused, else the latest; returns the canonical period name (`2026-W11`).
+    """
+    from queries.kpis import parse_period, period_name
+
+    key = f"picker_{grain}"
+    focus = st.session_state.get(FOCUS_KEY)
+    if key not in st.session_state:
+        initial = last_day
+        raw = query_param(grain)
+        try:
+            if raw:
+                initial = parse_period(grain, raw)[0]
+            elif isinstance(focus, date):
+                initial = focus
+        except ValueError:
+            st.toast(f"Ignored the link's {grain} {raw!r}: not a valid {grain}.")
+        initial = min(max(initial, first_day), last_day)
+        st.session_state[key] = initial if grain == "day" else period_name(grain, initial)
+    label = _GRAIN_LABEL[grain]
+    if grain == "day":
+        picked = st.date_input(label, key=key, min_value=first_day, max_value=last_day,
+                               format="YYYY-MM-DD")
+        period = picked.isoformat()
+    else:
+        options = _periods(grain, first_day, last_day)
+        if st.session_state[key] not in options:
+            st.session_state[key] = options[0]
+        period = st.selectbox(label, options, key=key)
+    set_query_param(grain, period)
+    st.session_state[FOCUS_KEY] = _focus(grain, period, last_day)
+    return period
+
+
+def change(current: Decimal | float | int | None, previous: Decimal | float | int | None,
+           kind: str = "money") -> str | None:
+    """The change from the previous period as a card's delta ("+$1.20", "-3.5 pts", "+4")."""
+    if current is None or previous is None:
+        return None
+    diff = Decimal(str(current)) - Decimal(str(previous))
+    sign = "+" if diff >= 0 else "-"
+    if kind == "money":
+        return f"{sign}${abs(diff):,.2f}"
+    if kind == "pct":
+        return f"{sign}{abs(diff):.1f} pts"
+    return f"{sign}{abs(diff):,.0f}"

@@ -1,6 +1,101 @@
-"""The daily page (being built)."""
+"""Daily (the landing page): the picked day's figures against the day before, 90-day trends,
+where the money went, and what needs a look today. Every number comes from queries.kpis."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
 
 import streamlit as st
 
-st.title("daily")
-st.info("This page is being built.")
+from dashboard import data, kpi_charts, privacy, settings, targets, ui
+from queries import kpis as K
+
+TREND_DAYS = 90
+
+ui.require_data()
+tz = settings.timezone()
+policy = str(settings.policy_path())
+kpis = data.cached(K.kpis)
+span = data.cached(K.data_span)(tz=tz)
+
+st.title("Daily")
+if span is None:
+    st.info("The database holds no cost or revenue event yet.")
+    st.stop()
+first, last = span
+day = ui.period_picker("day", first, last)
+previous = K.previous_period("day", day)
+k = kpis(grain="day", period=day, tz=tz, policy=policy)
+p = kpis(grain="day", period=previous, tz=tz, policy=policy)
+# the users-at-target target rises with the business's age in months (95, 99, then 100%)
+at_target = targets.users_at_target(targets.month_number(K.period_name("month", first), day[:7]))
+st.caption(f"{k['label']} · reporting timezone {tz} · change against {previous}")
+
+cols = st.columns(6)
+with cols[0]:
+    ui.kpi_card("Profit", ui.money(k["profit_usd"]), delta=ui.change(k["profit_usd"],
+                p["profit_usd"]))
+with cols[1]:
+    ui.kpi_card("Revenue", ui.money(k["revenue_usd"]),
+                delta=ui.change(k["revenue_usd"], p["revenue_usd"]))
+with cols[2]:
+    ui.kpi_card("Cost", ui.money(k["cost_usd"]), delta=ui.change(k["cost_usd"], p["cost_usd"]),
+                delta_color="inverse")
+with cols[3]:
+    ui.kpi_card("Active users", f"{k['active_users']:,}",
+                delta=ui.change(k["active_users"], p["active_users"], "count"))
+with cols[4]:
+    ui.kpi_card("Users at target (MTD)", ui.pct(k["users_at_target_pct"]),
+                delta=ui.change(k["users_at_target_pct"], p["users_at_target_pct"], "pct"),
+                target=at_target.text, ok=at_target.met(k["users_at_target_pct"]),
+                help=f"{k['users_at_target']:,} of {k['mtd_users']:,} users with a cost this "
+                     "month made the policy's profit target month to date")
+with cols[5]:
+    conversion = targets.target("payment_conversion_pct")
+    ui.kpi_card("Payment conversion", ui.pct(k["payment_conversion_pct"]),
+                delta=ui.change(k["payment_conversion_pct"], p["payment_conversion_pct"], "pct"),
+                target=f"monthly {conversion.text}", ok=None,
+                help=f"{k['paying_users']:,} of {k['active_users']:,} active users paid today; "
+                     "the target is a monthly one (see Monthly)")
+
+start = date.fromisoformat(day) - timedelta(days=TREND_DAYS - 1)
+series = data.cached(K.daily_series)(first_day=max(start, first),
+                                     last_day=date.fromisoformat(day), tz=tz, policy=policy)
+left, right = st.columns(2)
+left.plotly_chart(kpi_charts.money_trend(series), width="stretch")
+right.plotly_chart(kpi_charts.at_target_trend(series, at_target.value), width="stretch")
+
+left, mid, right = st.columns(3)
+left.plotly_chart(kpi_charts.money_bars(k["cost_by_action"], "Cost by action (USD)", x="Action",
+                                        color="#b45309"), width="stretch")
+mid.plotly_chart(kpi_charts.money_bars(k["cost_by_category"], "Cost by category (USD)",
+                                       x="Category", color="#b45309"), width="stretch")
+right.plotly_chart(kpi_charts.money_bars(k["revenue_by_stream"], "Revenue by stream (USD)",
+                                         x="Stream"), width="stretch")
+
+left, right = st.columns(2)
+left.plotly_chart(kpi_charts.levels_bars(k["users_by_level"],
+                                         "Users by level, month to date (users)"),
+                  width="stretch")
+with right:
+    st.subheader("Alerts")
+    unpaid = data.cached(K.unpaid_over_cutoff)(day=day, tz=tz, policy=policy)
+    if unpaid.empty:
+        st.success("No user is over the cutoff without a payment this month.")
+    else:
+        st.error(f"{len(unpaid):,} users over the cutoff with no payment this month")
+        st.dataframe(
+            {"user": privacy.mask_column(unpaid["user_id"]),
+             "cost MTD (USD)": [ui.money(v) for v in unpaid["cost_usd"]],
+             "revenue MTD (USD)": [ui.money(v) for v in unpaid["revenue_usd"]],
+             "level": unpaid["level"]}, hide_index=True, height=220)
+    spikes = K.cost_per_user_alerts(series)
+    if spikes.empty:
+        st.success(f"No day in the last {TREND_DAYS} had a cost per user far above the usual.")
+    else:
+        st.warning(f"{len(spikes)} days with a cost per user over twice the usual (the median "
+                   "of the 28 days before)")
+        st.dataframe({"day": spikes["day"],
+                      "cost per user": [ui.money(v, decimals=4) for v in spikes["cost_per_user"]],
+                      "usual": [ui.money(v, decimals=4) for v in spikes["usual"]],
+                      "× usual": [f"{v:.1f}" for v in spikes["times_usual"]]}, hide_index=True)

@@ -1,0 +1,130 @@
+"""Plotly figures of the Daily and Monthly pages: every chart titled, every axis with its unit.
+
+Figures only draw what the query layer computed; money becomes float here, at the edge,
+because a chart is display (the figures themselves stay Decimal).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+
+import pandas as pd
+import plotly.graph_objects as go
+
+GREEN, RED, GREY = "#15803d", "#b91c1c", "#64748b"
+SERIES_COLORS = {"revenue": "#0f766e", "cost": "#b45309", "profit": "#1d4ed8"}
+LEVEL_COLORS = ["#15803d", "#65a30d", "#ca8a04", "#ea580c", "#b91c1c"]
+
+
+def _f(value: Decimal | float | int | None) -> float | None:
+    return None if value is None or (isinstance(value, float) and value != value) \
+        else float(value)
+
+
+def _layout(fig: go.Figure, title: str, *, x: str, y: str, height: int = 340) -> go.Figure:
+    fig.update_layout(title=title, xaxis_title=x, yaxis_title=y, height=height,
+                      margin={"l": 10, "r": 10, "t": 50, "b": 10}, legend_title_text="")
+    return fig
+
+
+def money_trend(series: pd.DataFrame) -> go.Figure:
+    """Daily revenue, cost and profit (USD) over the series' days."""
+    fig = go.Figure()
+    for name in ("revenue", "cost", "profit"):
+        fig.add_trace(go.Scatter(x=list(series["day"]), y=[_f(v) for v in series[f"{name}_usd"]],
+                                 name=name.capitalize(), mode="lines",
+                                 line={"color": SERIES_COLORS[name]}))
+    return _layout(fig, f"Daily revenue, cost and profit, last {len(series)} days (USD)",
+                   x="Day", y="USD per day")
+
+
+def at_target_trend(series: pd.DataFrame, target_pct: Decimal | None) -> go.Figure:
+    """Share of users at the profit target month to date, per day (%), with the target line."""
+    fig = go.Figure(go.Scatter(x=list(series["day"]),
+                               y=[_f(v) for v in series["users_at_target_pct"]],
+                               name="Users at target (MTD)", mode="lines",
+                               line={"color": SERIES_COLORS["profit"]}))
+    if target_pct is not None:
+        fig.add_hline(y=float(target_pct), line_dash="dash", line_color=GREEN,
+                      annotation_text=f"target {target_pct:f}%")
+    fig.update_yaxes(range=[0, 100])
+    return _layout(fig, "Share of users at the profit target, month to date (%)",
+                   x="Day", y="% of users with cost this month")
+
+
+def money_bars(values: Mapping[str, Decimal], title: str, *, x: str,
+               color: str = "#0f766e") -> go.Figure:
+    """A horizontal bar per key (USD), largest on top."""
+    items = sorted(values.items(), key=lambda kv: kv[1])
+    fig = go.Figure(go.Bar(x=[_f(v) for _, v in items], y=[k for k, _ in items],
+                           orientation="h", marker_color=color,
+                           text=[f"${v:,.2f}" for _, v in items], textposition="auto"))
+    return _layout(fig, title, x="USD", y=x, height=max(240, 60 + 34 * len(items)))
+
+
+def levels_bars(by_level: Mapping[str, int], title: str) -> go.Figure:
+    """Users per service level, least to most restrictive."""
+    names = list(by_level)
+    fig = go.Figure(go.Bar(x=[n.replace("_", " ") for n in names],
+                           y=[by_level[n] for n in names], marker_color=LEVEL_COLORS[:len(names)],
+                           text=[by_level[n] for n in names], textposition="auto"))
+    return _layout(fig, title, x="Level (month to date)", y="Users")
+
+
+def revenue_mix(shares: Mapping[str, float | None], targets: Mapping[str, Decimal]
+                ) -> go.Figure:
+    """Each stream's share of revenue (%) beside its target share."""
+    streams = list(shares)
+    fig = go.Figure([
+        go.Bar(name="Actual", x=streams, y=[_f(shares[s]) for s in streams],
+               marker_color="#0f766e", text=[None if shares[s] is None else f"{shares[s]:.1f}%"
+                                             for s in streams], textposition="auto"),
+        go.Bar(name="Target", x=streams, y=[_f(targets.get(s)) for s in streams],
+               marker_color="#cbd5e1"),
+    ])
+    fig.update_layout(barmode="group")
+    return _layout(fig, "Revenue mix against the 40/30/20/10 target (% of revenue)",
+                   x="Stream", y="% of revenue")
+
+
+def cohort_heatmap(cohorts: pd.DataFrame) -> go.Figure:
+    """Retention cohorts: month of first activity x months since (% of the cohort active)."""
+    if cohorts.empty:
+        grid = pd.DataFrame()
+    else:
+        grid = cohorts.pivot(index="cohort", columns="months_since", values="pct")
+    fig = go.Figure(go.Heatmap(
+        z=[[_f(v) for v in row] for row in grid.to_numpy()] if not grid.empty else [],
+        x=[int(c) for c in grid.columns], y=list(grid.index), zmin=0, zmax=100,
+        colorscale="Teal", colorbar={"title": "% active"},
+        text=[[("" if v != v else f"{v:.0f}%") for v in row] for row in grid.to_numpy()]
+        if not grid.empty else [], texttemplate="%{text}"))
+    fig.update_yaxes(autorange="reversed", type="category")
+    return _layout(fig, "Retention by cohort (% of the cohort active)",
+                   x="Months since first activity", y="Cohort (month of first activity)",
+                   height=max(300, 80 + 40 * len(grid)))
+
+
+def profit_distribution(profits: pd.Series, target: Decimal) -> go.Figure:
+    """How many users made how much profit in the month (USD), with the profit target line."""
+    fig = go.Figure(go.Histogram(x=[_f(v) for v in profits], nbinsx=40, marker_color="#1d4ed8"))
+    fig.add_vline(x=float(target), line_dash="dash", line_color=GREEN,
+                  annotation_text=f"target ${target:,.2f}")
+    return _layout(fig, "Profit per user this month (USD per user)",
+                   x="Profit per user (USD)", y="Users")
+
+
+def segments_bars(segments: pd.DataFrame) -> go.Figure:
+    """Users per usage segment, and each segment's profit per user (USD)."""
+    fig = go.Figure([
+        go.Bar(name="Users", x=list(segments["segment"]), y=list(segments["users"]),
+               marker_color="#0f766e", yaxis="y"),
+        go.Scatter(name="Profit per user (USD)", x=list(segments["segment"]),
+                   y=[_f(v) for v in segments["profit_per_user"]], yaxis="y2",
+                   mode="lines+markers", line={"color": "#b45309"}),
+    ])
+    fig.update_layout(yaxis2={"title": "Profit per user (USD)", "overlaying": "y",
+                              "side": "right"})
+    return _layout(fig, "Users by usage segment (counted requests this month)",
+                   x="Segment", y="Users")

@@ -438,3 +438,9 @@ def usage_segments(con: duckdb.DuckDBPyConnection, grain: str, period: str, tz: 
             "at_target_pct": ratio_pct(int((seg["profit_micro"] >= pol.target).sum()), n),
         })
     return pd.DataFrame(rows)
+
+
+def revenue_mix(figures: dict[str, Any]) -> dict[str, float | None]:
+    """Each stream's share of the period's revenue (%), from exact sums; None if revenue <= 0."""
+    total = figures["revenue_usd"]
+    return {s: ratio_pct(v, total) for s, v in figures["revenue_by_stream"].items()}

@@ -20,7 +20,6 @@ PAGES = ROOT / "pages"
 
 st.set_page_config(page_title="Profit dashboard", page_icon=":material/monitoring:",
                    layout="wide")
-auth.require_sign_in()  # before navigation and any data: until then only the sign-in form
 
 
 def page(file: str, title: str, icon: str, **kwargs: object) -> st.Page:
@@ -39,7 +38,9 @@ navigation = st.navigation(
         ],
         "Decide": [page("what_if.py", "What-if", "tune")],
         "Operate": [page("data.py", "Data", "database")],
-    }
+    },
+    position=auth.nav_position(),  # the page list stays hidden until sign-in
 )
+auth.require_sign_in()  # before any page or data: until then only the sign-in form renders
 ui.sidebar_footer()
 navigation.run()

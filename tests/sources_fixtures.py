@@ -476,3 +476,68 @@ def _typed_row(row: dict, dialect: str) -> dict:
         else:
             out[k] = v
     return out
+
+
+# --------------------------------------------------------------------------- S3
+
+
+def s3_client(endpoint: str) -> Any:
+    return boto3.client("s3", endpoint_url=endpoint, region_name=REGION,
+                        aws_access_key_id=AWS_ENV["AWS_ACCESS_KEY_ID"],
+                        aws_secret_access_key=AWS_ENV["AWS_SECRET_ACCESS_KEY"])
+
+
+def write_dynamodb_export(client: Any, bucket: str, prefix: str,
+                          items: dict[str, list[dict]], env: str = "prod",
+                          files_per_table: int = 2) -> None:
+    """The layout DynamoDB's export to S3 writes, one export per table.
+
+    `<prefix>AWSDynamoDB/<export id>/manifest-summary.json`, `manifest-files.json`
+    (one JSON line per data file) and `data/<name>.json.gz` of `{"Item": ...}` lines.
+    """
+    import hashlib
+
+    for n, (logical, table_items) in enumerate(sorted(items.items())):
+        export = f"{prefix}AWSDynamoDB/01700000000000-{n:08x}"
+        lines = []
+        for part in range(files_per_table):
+            chunk = table_items[part::files_per_table]
+            body = gzip.compress("".join(json.dumps({"Item": typed(it)}) + "\n"
+                                         for it in chunk).encode())
+            key = f"{export}/data/{hashlib.md5(body).hexdigest()[:26]}.json.gz"  # noqa: S324
+            client.put_object(Bucket=bucket, Key=key, Body=body)
+            lines.append(json.dumps({"itemCount": len(chunk), "md5Checksum": "x",
+                                     "etag": "y", "dataFileS3Key": key}))
+        client.put_object(Bucket=bucket, Key=f"{export}/manifest-files.json",
+                          Body="\n".join(lines).encode())
+        summary = {"version": "2020-06-30", "exportArn": f"arn:aws:dynamodb:{REGION}:"
+                   f"123456789012:table/x/export/{n}",
+                   "tableArn": f"arn:aws:dynamodb:{REGION}:123456789012:table/"
+                               f"ai-nutritionist-user-{logical}-{env}",
+                   "exportFormat": "DYNAMODB_JSON", "exportType": "FULL_EXPORT",
+                   "itemCount": len(table_items), "outputFormat": "DYNAMODB_JSON",
+                   "manifestFilesS3Key": f"{export}/manifest-files.json"}
+        client.put_object(Bucket=bucket, Key=f"{export}/manifest-summary.json",
+                          Body=json.dumps(summary).encode())
+        client.put_object(Bucket=bucket, Key=f"{export}/_started", Body=b"")
+
+
+def csv_to_parquet(csv_files: dict[str, list[str]], folder: Path) -> dict[str, Path]:
+    """Typed Parquet (TIMESTAMP, DECIMAL(18,6), INTEGER) of contract CSV files."""
+    types = {"ts": "TIMESTAMP", "as_of": "TIMESTAMP", "cost_usd": "DECIMAL(18,6)",
+             "amount_usd": "DECIMAL(18,6)", "tokens": "INTEGER", "balance": "INTEGER",
+             "counted": "BOOLEAN"}
+    folder.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    out = {}
+    for table, (path,) in csv_files.items():
+        cols = [r[0] for r in con.execute(
+            "SELECT column_name FROM (DESCRIBE SELECT * FROM read_csv($p, all_varchar=true))",
+            {"p": path}).fetchall()]
+        select = ", ".join(f"CAST({c} AS {types[c]}) AS {c}" if c in types else c for c in cols)
+        target = folder / f"{table}.parquet"
+        con.execute(f"COPY (SELECT {select} FROM read_csv('{path}', all_varchar=true)) "
+                    f"TO '{target}' (FORMAT parquet)")
+        out[table] = target
+    con.close()
+    return out

@@ -1,6 +1,5 @@
-"""The what_if page (being built)."""
+"""What-if: tune the thresholds on real history before changing them (issue 5)."""
 
-import streamlit as st
+from dashboard import what_if
 
-st.title("what_if")
-st.info("This page is being built.")
+what_if.render()

@@ -606,6 +606,7 @@ h1 { font-size: 24px; margin-bottom: 4px; } h2 { font-size: 18px; margin-top: 28
 p.meta { color: #555; margin: 2px 0; font-size: 13px; }
 table { border-collapse: collapse; margin: 8px 0 16px; font-size: 12px; }
 th, td { border-bottom: 1px solid #e5e5e5; padding: 4px 8px; text-align: left; }
+td { white-space: nowrap; }
 th { background: #f5f5f5; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.neg { color: #b00020; } .ok { color: #1b7f1b; font-weight: 600; }
 .bad { color: #c62828; font-weight: 600; }

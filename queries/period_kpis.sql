@@ -7,40 +7,52 @@ WITH cost AS (              -- active users: at least one counted cost event in 
     FROM cost_events
     WHERE counted AND ts >= $start AND ts < $end
     GROUP BY user_id
-), rev AS (                 -- every revenue line in the period, refunds included (negative)
-    SELECT user_id, stream, amount_usd
-    FROM revenue_events
-    WHERE ts >= $start AND ts < $end
-), rev_user AS (
+), rev_user AS (            -- every revenue line in the period, refunds included (negative)
     SELECT user_id,
            sum(amount_usd) AS revenue,
-           coalesce(sum(amount_usd) FILTER (WHERE stream = 'tokens'), 0) AS tokens_revenue
-    FROM rev
+           coalesce(sum(amount_usd) FILTER (WHERE stream = 'tokens'), 0) AS tokens_revenue,
+           coalesce(sum(amount_usd) FILTER (WHERE stream = 'premium'), 0) AS premium_revenue,
+           coalesce(sum(amount_usd) FILTER (WHERE stream = 'affiliate'), 0) AS affiliate_revenue,
+           coalesce(sum(amount_usd) FILTER (WHERE stream = 'data'), 0) AS data_revenue,
+           coalesce(sum(amount_usd) FILTER (WHERE stream = 'other'), 0) AS other_revenue
+    FROM revenue_events
+    WHERE ts >= $start AND ts < $end
     GROUP BY user_id
 ), earlier AS (             -- anyone with a counted cost or a revenue event before the period
     SELECT user_id FROM cost_events WHERE counted AND ts < $start
     UNION
     SELECT user_id FROM revenue_events WHERE ts < $start
+), users AS (               -- an active user is new exactly when it has no event before
+    SELECT cost.user_id, cost.cost, rev_user.revenue, rev_user.tokens_revenue,
+           earlier.user_id IS NULL AS is_new
+    FROM cost
+    LEFT JOIN rev_user USING (user_id)
+    LEFT JOIN earlier USING (user_id)
+), per_user AS (
+    SELECT count(*) AS active_users,
+           count(*) FILTER (WHERE is_new) AS new_users,
+           coalesce(sum(cost), 0) AS cost,
+           count(*) FILTER (WHERE revenue > 0) AS paying_users,
+           count(*) FILTER (WHERE tokens_revenue > 0) AS token_buyers
+    FROM users
+), totals AS (
+    SELECT coalesce(sum(revenue), 0) AS revenue,
+           coalesce(sum(tokens_revenue), 0) AS tokens,
+           coalesce(sum(premium_revenue), 0) AS premium,
+           coalesce(sum(affiliate_revenue), 0) AS affiliate,
+           coalesce(sum(data_revenue), 0) AS data,
+           coalesce(sum(other_revenue), 0) AS other
+    FROM rev_user
 )
-SELECT
-    (SELECT count(*) FROM cost)::BIGINT AS active_users,
-    -- an active user has an event in the period, so its earliest event is in the period
-    -- exactly when it has none before the period
-    (SELECT count(*) FROM cost c
-      WHERE NOT EXISTS (SELECT 1 FROM earlier e WHERE e.user_id = c.user_id))::BIGINT AS new_users,
-    (SELECT CAST(coalesce(sum(cost), 0) * 1000000 AS BIGINT) FROM cost) AS cost_micro,
-    (SELECT CAST(coalesce(sum(amount_usd), 0) * 1000000 AS BIGINT) FROM rev) AS revenue_micro,
-    (SELECT CAST(coalesce(sum(amount_usd) FILTER (WHERE stream = 'tokens'), 0) * 1000000 AS BIGINT)
-       FROM rev) AS tokens_micro,
-    (SELECT CAST(coalesce(sum(amount_usd) FILTER (WHERE stream = 'premium'), 0) * 1000000 AS BIGINT)
-       FROM rev) AS premium_micro,
-    (SELECT CAST(coalesce(sum(amount_usd) FILTER (WHERE stream = 'affiliate'), 0) * 1000000 AS BIGINT)
-       FROM rev) AS affiliate_micro,
-    (SELECT CAST(coalesce(sum(amount_usd) FILTER (WHERE stream = 'data'), 0) * 1000000 AS BIGINT)
-       FROM rev) AS data_micro,
-    (SELECT CAST(coalesce(sum(amount_usd) FILTER (WHERE stream = 'other'), 0) * 1000000 AS BIGINT)
-       FROM rev) AS other_micro,
-    (SELECT count(*) FROM cost JOIN rev_user USING (user_id)
-      WHERE rev_user.revenue > 0)::BIGINT AS paying_users,
-    (SELECT count(*) FROM cost JOIN rev_user USING (user_id)
-      WHERE rev_user.tokens_revenue > 0)::BIGINT AS token_buyers
+SELECT per_user.active_users::BIGINT AS active_users,
+       per_user.new_users::BIGINT AS new_users,
+       CAST(per_user.cost * 1000000 AS BIGINT) AS cost_micro,
+       CAST(totals.revenue * 1000000 AS BIGINT) AS revenue_micro,
+       CAST(totals.tokens * 1000000 AS BIGINT) AS tokens_micro,
+       CAST(totals.premium * 1000000 AS BIGINT) AS premium_micro,
+       CAST(totals.affiliate * 1000000 AS BIGINT) AS affiliate_micro,
+       CAST(totals.data * 1000000 AS BIGINT) AS data_micro,
+       CAST(totals.other * 1000000 AS BIGINT) AS other_micro,
+       per_user.paying_users::BIGINT AS paying_users,
+       per_user.token_buyers::BIGINT AS token_buyers
+FROM per_user CROSS JOIN totals

@@ -404,3 +404,16 @@ def test_usage_segments_count_every_active_user_once(march):
     assert seg["users"].sum() == 4
     assert seg.loc[0, "users"] == 4  # all four made fewer than 10 counted requests
     assert seg.loc[0, "at_target"] == 1
+
+
+@pytest.mark.parametrize("tz", ["UTC", PARIS])
+@pytest.mark.parametrize(("grain", "period"), [
+    ("day", "2026-03-14"), ("day", "2026-03-15"), ("week", "2026-W11"), ("week", "2026-W12"),
+    ("month", "2026-02"), ("month", "2026-03")])
+def test_sql_figures_equal_the_plain_pandas_reference(march, tz, grain, period):
+    from enforcement.policy import load_policy
+    from tests.bench.bench_kpis import POLICY, figures, load_frames, pandas_kpis
+    cost, rev = load_frames(march)
+    policy = load_policy(POLICY)
+    assert figures(K.kpis(march, grain, period, tz, policy)) == figures(
+        pandas_kpis(cost, rev, grain, period, tz, policy))

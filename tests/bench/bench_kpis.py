@@ -1,0 +1,152 @@
+"""Benchmark: each grain's KPIs (queries.kpis over DuckDB) against plain pandas.
+
+The baseline computes the same figures with pandas over the events already in memory
+(loading them is not timed), and the benchmark checks both give equal figures before it
+reports a time. `python -m tests.bench.bench_kpis --db PATH --users N` runs it alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pandas as pd
+
+from enforcement.decide import level_of
+from enforcement.levels import LEVELS
+from enforcement.policy import Policy, load_policy
+from loaders.publish import connect_read_only
+from queries import kpis as K
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+POLICY = ROOT / "enforcement" / "policies" / "seed-default.toml"
+FIGURES = (*K.KPI_NAMES, "mtd_users")
+REPEAT = 3
+
+
+def load_frames(con) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The two event tables as pandas frames, money in integer micro-dollars (untimed)."""
+    cost = con.execute(
+        "SELECT user_id, ts, action, category, counted, "
+        "CAST(cost_usd * 1000000 AS BIGINT) AS cost_micro FROM cost_events").df()
+    rev = con.execute(
+        "SELECT user_id, ts, stream, CAST(amount_usd * 1000000 AS BIGINT) AS amount_micro "
+        "FROM revenue_events").df()
+    return cost, rev
+
+
+def pandas_kpis(cost: pd.DataFrame, rev: pd.DataFrame, grain: str, period: str, tz: str,
+                policy: Policy) -> dict[str, Any]:
+    """The spec's figures, written plainly in pandas (the reference for the benchmark)."""
+    p = K.make_period(grain, period, tz)
+    s, e = p.utc()
+    counted = cost[cost["counted"]]
+    cp = counted[(counted["ts"] >= s) & (counted["ts"] < e)]
+    rp = rev[(rev["ts"] >= s) & (rev["ts"] < e)]
+    active = pd.Index(cp["user_id"].unique())
+    earlier = set(counted.loc[counted["ts"] < s, "user_id"]) | set(rev.loc[rev["ts"] < s,
+                                                                           "user_id"])
+    cost_m, rev_m = int(cp["cost_micro"].sum()), int(rp["amount_micro"].sum())
+    per_user_rev = rp.groupby("user_id")["amount_micro"].sum()
+    per_user_tok = rp[rp["stream"] == "tokens"].groupby("user_id")["amount_micro"].sum()
+    paying = int((per_user_rev.reindex(active).fillna(0) > 0).sum())
+    buyers = int((per_user_tok.reindex(active).fillna(0) > 0).sum())
+    streams = rp.groupby("stream")["amount_micro"].sum()
+
+    ms, me = K.mtd_bounds(p)
+    ms, me = K.to_utc(ms), K.to_utc(me)
+    mc = counted[(counted["ts"] >= ms) & (counted["ts"] < me)].groupby("user_id")[
+        "cost_micro"].sum()
+    mr = rev[(rev["ts"] >= ms) & (rev["ts"] < me)].groupby("user_id")["amount_micro"].sum()
+    mr = mr.reindex(mc.index).fillna(0).astype("int64")
+    at_target = int(((mr - mc) >= policy.target).sum())
+    levels = pd.Series([level_of(int(c), int(r), policy).value
+                        for c, r in zip(mc, mr, strict=True)], dtype="object").value_counts()
+
+    retention = None
+    if grain == "month":
+        ps = K.make_period("month", K.previous_period("month", p.name), tz).utc()[0]
+        prev = set(counted.loc[(counted["ts"] >= ps) & (counted["ts"] < s), "user_id"])
+        retention = K.ratio_pct(len(prev & set(active)), len(prev))
+
+    by_action = cp.groupby("action")["cost_micro"].sum()
+    by_cat = cp.assign(category=cp["category"].fillna("unknown")).groupby("category")[
+        "cost_micro"].sum()
+    n = len(active)
+    return {
+        "active_users": n,
+        "new_users": int((~active.isin(list(earlier))).sum()),
+        "cost_usd": K.usd(cost_m), "revenue_usd": K.usd(rev_m),
+        "revenue_by_stream": {st: K.usd(int(streams.get(st, 0))) for st in K.STREAMS},
+        "profit_usd": K.usd(rev_m - cost_m),
+        "margin_pct": K.ratio_pct(rev_m - cost_m, rev_m),
+        "cost_per_user": K.per_user(cost_m, n), "revenue_per_user": K.per_user(rev_m, n),
+        "profit_per_user": K.per_user(rev_m - cost_m, n),
+        "paying_users": paying, "payment_conversion_pct": K.ratio_pct(paying, n),
+        "token_buyers": buyers, "token_purchase_rate_pct": K.ratio_pct(buyers, n),
+        "users_at_target": at_target, "users_at_target_pct": K.ratio_pct(at_target, len(mc)),
+        "users_by_level": {lv.value: int(levels.get(lv.value, 0)) for lv in LEVELS},
+        "cost_by_action": {str(k): K.usd(int(v)) for k, v in by_action.items()},
+        "cost_by_category": {str(k): K.usd(int(v)) for k, v in by_cat.items()},
+        "retention_pct": retention,
+        "mtd_users": len(mc),
+    }
+
+
+def figures(k: dict[str, Any]) -> dict[str, Any]:
+    return {name: k[name] for name in FIGURES}
+
+
+def _best(fn: Callable[[], Any]) -> tuple[float, Any]:
+    best, out = float("inf"), None
+    for _ in range(REPEAT):
+        t = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t)
+    return best, out
+
+
+def run(users: int, db: pathlib.Path, tz: str = "UTC") -> list[dict]:
+    """One row per grain: queries.kpis' time against pandas', for the last period with data."""
+    policy = load_policy(POLICY)
+    con = connect_read_only(pathlib.Path(db))
+    try:
+        span = K.data_span(con, tz)
+        if span is None:
+            raise RuntimeError(f"no data in {db}")
+        last = span[1]
+        cost, rev = load_frames(con)
+        rows = []
+        for grain in K.GRAINS:
+            # a complete period: the last whole day/week/month the data reaches into
+            period = K.period_name(grain, last - timedelta(days=1) if grain == "day" else last)
+            fast_s, fast = _best(lambda g=grain, p=period: K.kpis(con, g, p, tz, policy))
+            base_s, base = _best(lambda g=grain, p=period: pandas_kpis(cost, rev, g, p, tz,
+                                                                       policy))
+            if figures(fast) != figures(base):
+                diff = {n for n in FIGURES if fast[n] != base[n]}
+                raise AssertionError(f"kpis {grain} {period}: DuckDB and pandas differ on {diff}")
+            rows.append({
+                "benchmark": f"kpis {grain} ({period}, {fast['active_users']:,} active)",
+                "users": users,
+                "figure": f"{fast_s:.3f} s",
+                "baseline": f"pandas {base_s:.3f} s",
+                "ratio": f"{base_s / fast_s:.1f}x" if fast_s else "-",
+            })
+        return rows
+    finally:
+        con.close()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", type=pathlib.Path, required=True)
+    parser.add_argument("--users", type=int, default=0)
+    parser.add_argument("--timezone", default="UTC")
+    a = parser.parse_args()
+    for row in run(a.users, a.db, a.timezone):
+        print(row)

@@ -332,15 +332,25 @@ def table_values(df: pd.DataFrame, columns: Sequence[tuple[str, str, str]], mask
 def display_frame(df: pd.DataFrame, columns: Sequence[tuple[str, str, str]], masked: bool = True
                   ) -> pd.DataFrame:
     """A table for the page's `st.dataframe`: labelled columns, phones masked, money as
-    dollars (floats for sorting and display only; the files keep exact values)."""
-    rows = table_values(df, columns, masked)
-    out = pd.DataFrame(rows, columns=[label for _k, label, _kind in columns])
-    for _key, label, kind in columns:
-        if kind == MONEY:
-            out[label] = [None if v is None else float(v) for v in out[label]]
+    dollars (floats for sorting and display only; the files keep exact values).
+    Vectorised, so a week of 100,000 users stays quick."""
+    out = pd.DataFrame(index=df.index)
+    for key, label, kind in columns:
+        col = df[key] if key in df.columns else pd.Series(None, index=df.index, dtype=object)
+        if key == "user_id":
+            col = col.map(lambda u: phone(u, masked))
+        elif kind == MONEY:
+            col = col.astype("Float64") / 1_000_000
         elif kind == COUNT:
-            out[label] = out[label].astype("Int64")
-    return out
+            col = col.astype("Int64")
+        elif kind == PCT:
+            col = col.astype("Float64")
+        elif kind == BOOL:
+            col = col.astype("boolean")
+        elif kind == TEXT:
+            col = col.astype(object).where(col.notna(), "").astype(str)
+        out[label] = col
+    return out.reset_index(drop=True)
 
 
 def user_columns() -> list[tuple[str, str, str]]:

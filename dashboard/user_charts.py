@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.weekly_charts import LEVEL_COLOURS, dollars
+from dashboard.weekly_charts import LEVEL_COLOURS, PLAIN, dollars
 from enforcement.levels import LEVELS
 from enforcement.money import usd
 from enforcement.policy import Policy
@@ -36,7 +36,7 @@ def mtd_chart(events: pd.DataFrame, policy: Policy) -> go.Figure:
     fig.update_yaxes(tickprefix="$")
     fig.update_layout(title="Month-to-date cost and revenue (USD)", height=380,
                       xaxis_title="time (reporting timezone)", yaxis_title="USD",
-                      template="plotly_white", legend={"orientation": "h", "y": -0.25},
+                      **PLAIN, legend={"orientation": "h", "y": -0.25},
                       margin={"l": 10, "r": 10, "t": 60, "b": 10})
     return fig
 
@@ -53,7 +53,7 @@ def level_chart(events: pd.DataFrame) -> go.Figure:
                      range=[-0.5, len(order) - 0.5])
     fig.update_layout(title="Level after each event (level)", height=320,
                       xaxis_title="time (reporting timezone)", yaxis_title="level",
-                      template="plotly_white", margin={"l": 10, "r": 10, "t": 60, "b": 10})
+                      **PLAIN, margin={"l": 10, "r": 10, "t": 60, "b": 10})
     return fig
 
 
@@ -65,5 +65,5 @@ def balance_chart(balances: pd.DataFrame) -> go.Figure:
         hovertemplate="%{x|%Y-%m-%d %H:%M}: %{y:,} tokens<extra></extra>"))
     fig.update_layout(title="Token balance (tokens)", height=300,
                       xaxis_title="time (reporting timezone)", yaxis_title="tokens",
-                      template="plotly_white", margin={"l": 10, "r": 10, "t": 60, "b": 10})
+                      **PLAIN, margin={"l": 10, "r": 10, "t": 60, "b": 10})
     return fig

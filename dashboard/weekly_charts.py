@@ -15,6 +15,11 @@ THIS_WEEK = "#1f77b4"
 WEEK_BEFORE = "#aec7e8"
 HOVER_USD = "%{x}: $%{y:,.2f}<extra>%{fullData.name}</extra>"
 HOVER_USD_H = "%{y}: $%{x:,.2f}<extra>%{fullData.name}</extra>"
+# A white plot with light grid lines, set by hand: naming a template ("plotly_white") makes
+# Plotly re-validate it for every figure, a quarter of a second each.
+PLAIN = {"plot_bgcolor": "white", "paper_bgcolor": "white",
+         "xaxis": {"gridcolor": "#eeeeee", "zerolinecolor": "#cccccc"},
+         "yaxis": {"gridcolor": "#eeeeee", "zerolinecolor": "#cccccc"}}
 LEVEL_COLOURS = {
     "normal": "#2ca02c",
     "reduced_quality": "#bcbd22",
@@ -32,7 +37,7 @@ def dollars(micro: pd.Series) -> list[float]:
 def _layout(fig: go.Figure, title: str, *, x: str, y: str, height: int = 360) -> go.Figure:
     fig.update_layout(title=title, height=height, margin={"l": 10, "r": 10, "t": 60, "b": 10},
                       legend={"orientation": "h", "y": -0.2}, xaxis_title=x, yaxis_title=y,
-                      template="plotly_white", barmode="group")
+                      **PLAIN, barmode="group")
     return fig
 
 

@@ -94,7 +94,8 @@ def parse_url(url: str | sa.URL) -> sa.URL:
 
 
 def default_source(url: sa.URL) -> str:
-    return "sql:" + url.set(password=None).render_as_string(hide_password=True)
+    # URL.set(password=None) keeps the password; the tuple's _replace drops it.
+    return "sql:" + url._replace(password=None).render_as_string(hide_password=True)
 
 
 def _scrub(text: str, url: sa.URL) -> str:

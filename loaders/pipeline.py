@@ -189,43 +189,57 @@ def _publish_table(con: duckdb.DuckDBPyConnection, table: str, load_id: int,
     key = KEYS[table]
     key_sql = ", ".join(key)
     # A key seen twice in one load: the first row wins, the others are refused.
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _norm2 AS
-        SELECT * REPLACE (coalesce(_reason, CASE WHEN row_number() OVER (
-                   PARTITION BY {key_sql} ORDER BY _seq) > 1
-                   THEN 'duplicate key within this load: ' || {' || '.join(key)}::VARCHAR END)
-                   AS _reason)
-        FROM _norm""")
+    dups = con.execute(f"SELECT count(*) FROM (SELECT {key_sql} FROM _norm WHERE _reason IS NULL "
+                       f"GROUP BY ALL HAVING count(*) > 1)").fetchone()[0]
+    if dups:
+        stage_cols = ", ".join(STAGE_COLUMNS[table])
+        con.execute(f"""
+            UPDATE _norm SET _reason = 'duplicate key within this load: '
+                                       || {" || ' ' || ".join(key)}::VARCHAR,
+                             _raw_record = d._raw
+            FROM (SELECT s._seq, coalesce(s._raw, to_json(struct_pack({stage_cols}))::VARCHAR)
+                         AS _raw
+                  FROM (SELECT rowid AS _seq, * FROM _stage_{table}) s
+                  JOIN (SELECT _seq FROM (
+                          SELECT _seq, row_number() OVER (PARTITION BY {key_sql} ORDER BY _seq)
+                                 AS rn FROM _norm WHERE _reason IS NULL) WHERE rn > 1) x
+                    ON s._seq = x._seq) d
+            WHERE _norm._seq = d._seq""")
     con.execute(
         "INSERT INTO rejected_rows SELECT $load_id, $source, $table, _raw_record, _reason "
-        "FROM _norm2 WHERE _reason IS NOT NULL ORDER BY _seq",
+        "FROM _norm WHERE _reason IS NOT NULL ORDER BY _seq",
         {"load_id": load_id, "source": source, "table": table})
     reasons = dict(con.execute(
-        "SELECT split_part(_reason, ':', 1), count(*) FROM _norm2 "
+        "SELECT split_part(_reason, ':', 1), count(*) FROM _norm "
         "WHERE _reason IS NOT NULL GROUP BY 1").fetchall())
     cols = TARGET_COLUMNS[table]
-    compare = [c for c in cols if c not in key]
-    # A paired estimate's `counted` is derived after the upsert, so it is not compared.
-    differs = " OR ".join(
-        "(NOT n.pairing AND t.counted IS DISTINCT FROM n.counted)" if c == "counted"
-        else f"t.{c} IS DISTINCT FROM n.{c}" for c in compare)
-    on = " AND ".join(f"t.{k} = n.{k}" for k in key)
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _changed AS
-        SELECT n.* FROM _norm2 n
-        LEFT JOIN {table} t ON {on}
-        WHERE n._reason IS NULL AND (t.{key[0]} IS NULL OR {differs})""")
-    written = con.execute("SELECT count(*) FROM _changed").fetchone()[0]
-    if written:
-        con.execute(f"DELETE FROM {table} t USING _changed n WHERE {on}")
-        col_list = ", ".join(cols)
-        con.execute(
-            f"INSERT INTO {table} ({col_list}, source, load_id) "
-            f"SELECT {col_list}, $source, $load_id FROM _changed ORDER BY _seq",
-            {"source": source, "load_id": load_id})
+    col_list = ", ".join(cols)
+    insert = (f"INSERT INTO {table} ({col_list}, source, load_id) "
+              f"SELECT {col_list}, $source, $load_id FROM {{rows}}")
+    params = {"source": source, "load_id": load_id}
+    if con.execute(f"SELECT count(*) = 0 FROM (FROM {table} LIMIT 1)").fetchone()[0]:
+        # An empty table (a first load): every good row is new.
+        written = con.execute("SELECT count(*) FROM _norm WHERE _reason IS NULL").fetchone()[0]
+        con.execute(insert.format(rows="_norm WHERE _reason IS NULL"), params)
+    else:
+        compare = [c for c in cols if c not in key]
+        # A paired estimate's `counted` is derived after the upsert, so it is not compared.
+        differs = " OR ".join(
+            "(NOT n.pairing AND t.counted IS DISTINCT FROM n.counted)" if c == "counted"
+            else f"t.{c} IS DISTINCT FROM n.{c}" for c in compare)
+        on = " AND ".join(f"t.{k} = n.{k}" for k in key)
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _changed AS
+            SELECT n.* FROM _norm n
+            LEFT JOIN {table} t ON {on}
+            WHERE n._reason IS NULL AND (t.{key[0]} IS NULL OR {differs})""")
+        written = con.execute("SELECT count(*) FROM _changed").fetchone()[0]
+        if written:
+            con.execute(f"DELETE FROM {table} t USING _changed n WHERE {on}")
+            con.execute(insert.format(rows="_changed"), params)
     if table == "cost_events":
         con.execute("CREATE OR REPLACE TEMP TABLE _touched_users AS "
-                    "SELECT DISTINCT user_id FROM _norm2 WHERE _reason IS NULL AND pairing")
+                    "SELECT DISTINCT user_id FROM _norm WHERE _reason IS NULL AND pairing")
         if con.execute("SELECT count(*) FROM _touched_users").fetchone()[0]:
             con.execute(_sql("pair_estimates"))
     return written, reasons

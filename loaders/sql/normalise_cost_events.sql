@@ -41,8 +41,9 @@ WITH s AS (
 SELECT
     _seq,
     _reason,
-    coalesce(_raw, to_json(struct_pack(event_id, user_id, ts, action, event_type, cost_usd,
-                                       counted, category, details))::VARCHAR) AS _raw_record,
+    CASE WHEN _reason IS NOT NULL THEN coalesce(_raw, to_json(struct_pack(event_id, user_id, ts, action, event_type, cost_usd,
+                                       counted, category, details))::VARCHAR)
+        END AS _raw_record,
     trim(event_id) AS event_id,
     '+' || regexp_replace(_user_body, '[^0-9]', '', 'g') AS user_id,
     _ts AS ts,

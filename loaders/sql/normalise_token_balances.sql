@@ -26,7 +26,8 @@ WITH s AS (
 SELECT
     _seq,
     _reason,
-    coalesce(_raw, to_json(struct_pack(user_id, as_of, balance))::VARCHAR) AS _raw_record,
+    CASE WHEN _reason IS NOT NULL THEN coalesce(_raw, to_json(struct_pack(user_id, as_of, balance))::VARCHAR)
+        END AS _raw_record,
     -- token balances have no event id: a snapshot is identified by user and instant
     '+' || regexp_replace(_user_body, '[^0-9]', '', 'g') || '@' || coalesce(_as_of::VARCHAR, '')
         AS event_id,

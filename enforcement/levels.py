@@ -17,10 +17,11 @@ class Level(StrEnum):
     @property
     def rank(self) -> int:
         """0 for normal .. 4 for payment_required: "at least X" is a max over ranks."""
-        return LEVELS.index(self)
+        return _RANK[self]
 
 
 LEVELS: tuple[Level, ...] = tuple(Level)
+_RANK = {level: i for i, level in enumerate(LEVELS)}
 
 REASON_OK = "ok"
 REASON_SYSTEM = "system"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -93,7 +94,12 @@ class Policy:
 
     def tokens_for(self, action: str) -> int:
         """Tokens an action costs; any action not listed costs `tokens.cost.default`."""
-        return dict(self.token_cost).get(action, self.token_cost_default)
+        return self._token_map.get(action, self.token_cost_default)
+
+    @cached_property
+    def _token_map(self) -> dict[str, int]:
+        # Not a field: equality, hashing and the saved file ignore it.
+        return dict(self.token_cost)
 
     # -- the flat (dotted-key) form -----------------------------------------------------
     def to_flat(self) -> dict[str, Any]:

@@ -312,6 +312,15 @@ def finish(policy: Policy, columns: dict[str, Any], span: tuple[int, int] | None
     return ReplayResult(policy.name, table, months, total)
 
 
+def _flush(cols: dict[str, list[Any]], row: dict[str, Any], cost: int, revenue: int,
+           policy: Policy) -> None:
+    """Close a user-month: its money and the level at month end, level_of(cost, revenue)."""
+    row.update(cost=cost, revenue=revenue, profit=revenue - cost,
+               level=level_of(cost, revenue, policy).value)
+    for c in TABLE_COLUMNS:
+        cols[c].append(row[c])
+
+
 # -- the plain replay --------------------------------------------------------------------------
 def replay_plain(history: History, policy: Policy, start: str | None = None,
                  end: str | None = None) -> ReplayResult:
@@ -323,69 +332,67 @@ def replay_plain(history: History, policy: Policy, start: str | None = None,
     lo, hi = month_start_us(span[0], policy.timezone), month_start_us(span[1] + 1, policy.timezone)
     tz = policy.timezone
 
-    # (ts, rank, event_id, kind, index): revenue and clicks (rank 0) before requests (rank 1).
-    events: dict[int, list[tuple[int, int, str, str, int]]] = defaultdict(list)
-    for kind, rank, users, stamps, ids in (
-        ("rev", 0, history.rev_user, history.rev_ts, history.rev_event_id),
-        ("clk", 0, history.clk_user, history.clk_ts, history.clk_event_id),
-        ("req", 1, history.req_user, history.req_ts, history.req_event_id),
-    ):
-        for i, (u, t) in enumerate(zip(users.tolist(), stamps.tolist(), strict=True)):
-            if lo <= t < hi:
-                events[u].append((t, rank, str(ids[i]), kind, i))
+    # Per user: (ts, rank, event_id, kind, ...): revenue and clicks (rank 0) before requests.
+    events: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+    tokens = [t if has else None
+              for t, has in zip(history.rev_tokens.tolist(), history.rev_has_tokens.tolist(),
+                                strict=True)]
+    for u, t, eid, stream, amount, recorded in zip(
+            history.rev_user.tolist(), history.rev_ts.tolist(), history.rev_event_id.tolist(),
+            history.rev_stream.tolist(), history.rev_amount.tolist(), tokens, strict=True):
+        if lo <= t < hi:
+            events[u].append((t, 0, str(eid), "rev", str(stream), amount, recorded))
+    for u, t, eid in zip(history.clk_user.tolist(), history.clk_ts.tolist(),
+                         history.clk_event_id.tolist(), strict=True):
+        if lo <= t < hi:
+            events[u].append((t, 0, str(eid), "clk"))
+    for u, t, eid, action, est in zip(
+            history.req_user.tolist(), history.req_ts.tolist(), history.req_event_id.tolist(),
+            history.req_action.tolist(), history.req_cost.tolist(), strict=True):
+        if lo <= t < hi:
+            events[u].append((t, 1, str(eid), "req", str(action), est))
 
     for u in sorted(events):
         user_id = str(history.users[u])
         paid, last_click = 0, None
-        month = None
+        month_lo = month_hi = 0
+        cost = revenue = free = 0
+        premium = False
         row: dict[str, Any] | None = None
-        state = State()
 
-        def flush(row: dict[str, Any] | None, state: State) -> None:
-            if row is None:
-                return
-            row["cost"], row["revenue"] = state.cost, state.revenue
-            row["profit"] = state.revenue - state.cost
-            row["level"] = level_of(state.cost, state.revenue, policy).value
-            for c in TABLE_COLUMNS:
-                cols[c].append(row[c])
-
-        for t, _rank, _eid, kind, i in sorted(events[u]):
+        for event in sorted(events[u]):
+            t, kind = event[0], event[3]
             if kind == "clk":
                 last_click = from_us(t)
                 continue
-            m = month_of(t, tz)
-            if m != month:
-                flush(row, state)
-                month = m
-                state = State(free_tokens=policy.free_monthly)
+            if not month_lo <= t < month_hi:  # a new calendar month (policy timezone)
+                m = month_of(t, tz)
+                month_lo, month_hi = month_start_us(m, tz), month_start_us(m + 1, tz)
+                if row is not None:
+                    _flush(cols, row, cost, revenue, policy)
+                cost, revenue, free, premium = 0, 0, policy.free_monthly, False
                 row = {"user_id": user_id, "month": month_label(m), "requests": 0, "served": 0,
                        "tokens_spent": 0, **{f"not_served_{r}": 0 for r in NOT_SERVED_REASONS}}
             assert row is not None
             if kind == "rev":
-                amount = int(history.rev_amount[i])
-                stream = history.rev_stream[i]
-                premium = state.premium
+                stream, amount, recorded = event[4], event[5], event[6]
+                revenue += amount
                 if stream == "tokens":
-                    recorded = int(history.rev_tokens[i]) if history.rev_has_tokens[i] else None
                     paid += tokens_credited(amount, recorded, policy)
                 elif stream == "premium" and amount > 0:
                     premium = True
-                state = State(state.cost, state.revenue + amount, state.free_tokens, paid,
-                              premium)
                 continue
-            now = from_us(t)
-            d = decide(State(state.cost, state.revenue, state.free_tokens, paid, state.premium,
-                             last_click), str(history.req_action[i]), int(history.req_cost[i]),
-                       policy, now)
+            d = decide(State(cost, revenue, free, paid, premium, last_click), event[4], event[5],
+                       policy, from_us(t))
             row["requests"] += 1
             if d.reason in (REASON_OK, REASON_SYSTEM):
                 row["served"] += 1
             else:
                 row[f"not_served_{d.reason}"] += 1
             row["tokens_spent"] += d.tokens_spent
+            cost += d.cost
+            free -= d.free_tokens_spent
             paid -= d.paid_tokens_spent
-            state = State(state.cost + d.cost, state.revenue,
-                          state.free_tokens - d.free_tokens_spent, paid, state.premium)
-        flush(row, state)
+        if row is not None:
+            _flush(cols, row, cost, revenue, policy)
     return finish(policy, cols, span)

@@ -31,7 +31,7 @@ p = kpis(grain="day", period=previous, tz=tz, policy=policy)
 at_target = targets.users_at_target(targets.month_number(K.period_name("month", first), day[:7]))
 st.caption(f"{k['label']} · reporting timezone {tz} · change against {previous}")
 
-cols = st.columns(6)
+cols = [col for _ in range(2) for col in st.columns(3)]  # wide enough for dollars
 with cols[0]:
     ui.kpi_card("Profit", ui.money(k["profit_usd"]), delta=ui.change(k["profit_usd"],
                 p["profit_usd"]))

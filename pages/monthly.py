@@ -51,8 +51,9 @@ CARDS = [
     ("paying_users", "Paying users", "count", None),
 ]
 INVERSE = {"cost_usd", "cost_per_user"}
-for start in range(0, len(CARDS), 7):
-    for col, (name, label, kind, target) in zip(st.columns(7), CARDS[start:start + 7],
+PER_ROW = 4  # wide enough for five-figure dollars with cents
+for start in range(0, len(CARDS), PER_ROW):
+    for col, (name, label, kind, target) in zip(st.columns(PER_ROW), CARDS[start:start + PER_ROW],
                                                 strict=False):
         value = k[name]
         shown = (ui.money(value) if kind == "money" else ui.pct(value) if kind == "pct"

@@ -94,27 +94,37 @@ def chromium_page(width: int = 1400, height: int = 1000) -> Iterator[object]:
 
 
 def wait_for_app(page: object, timeout_s: float = 60) -> None:
-    """Wait until the script run is over: no running status, no skeleton, app rendered."""
-    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_s * 1000)
+    """Wait until the script run is over, as Streamlit's own e2e tests do.
+
+    The root element publishes its state: connected, and the script `notRunning`;
+    then no loading skeleton may be left.
+    """
+    ms = timeout_s * 1000
+    page.wait_for_timeout(250)
+    page.locator("[data-testid='stApp'][data-test-connection-state='CONNECTED']").wait_for(
+        state="attached", timeout=ms)
+    page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(
+        state="attached", timeout=ms)
     deadline = time.monotonic() + timeout_s
-    quiet_since = None
-    while time.monotonic() < deadline:
-        busy = page.locator('[data-testid="stStatusWidget"]').count() > 0 or \
-            page.locator('[data-testid="stSkeleton"]').count() > 0 or \
-            page.locator('[data-testid="stAppRunning"]').count() > 0
-        if busy:
-            quiet_since = None
-        elif quiet_since is None:
-            quiet_since = time.monotonic()
-        elif time.monotonic() - quiet_since > 1.0:
-            return
-        time.sleep(0.2)
-    raise TimeoutError("the app did not finish running")
+    while page.locator("[data-testid='stSkeleton']").count():
+        if time.monotonic() > deadline:
+            raise TimeoutError("loading skeletons never went away")
+        page.wait_for_timeout(100)
+    page.wait_for_timeout(300)
 
 
 def screenshot(page: object, name: str) -> Path:
     """Save a full-page screenshot under tests/artifacts/ for a person to look at."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
+    # Streamlit scrolls inside its own container, so grow the viewport to the content.
+    size = page.viewport_size
+    height = page.evaluate(
+        "() => Math.max(...[...document.querySelectorAll("
+        "'[data-testid=\"stMain\"], [data-testid=\"stAppViewContainer\"], section')]"
+        ".map(e => e.scrollHeight), document.body.scrollHeight)")
+    page.set_viewport_size({"width": size["width"], "height": min(int(height) + 40, 12000)})
+    page.wait_for_timeout(500)
     page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(size)
     return path

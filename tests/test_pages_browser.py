@@ -8,7 +8,7 @@ import pytest
 
 from tests.browser import chromium_page, screenshot, streamlit_server, wait_for_app
 
-PAGES = ["daily", "weekly", "monthly", "users", "what-if", "data"]
+PAGES = ["", "weekly", "monthly", "users", "what-if", "data"]  # "" is Daily, the default
 
 
 @pytest.mark.browser
@@ -19,10 +19,11 @@ def test_every_page_renders_without_exception_in_chromium(demo_db: Path, tmp_pat
         for name in PAGES:
             page.goto(f"{url}/{name}")
             wait_for_app(page)
-            screenshot(page, f"page-{name}")
+            screenshot(page, f"page-{name or 'daily'}")
             errors = page.locator('[data-testid="stException"]')
             if errors.count():
                 failures.append(f"{name}: {errors.first.inner_text()[:500]}")
-            title = page.locator("h1").first.inner_text()
-            assert title, f"{name} has no title"
+            if page.get_by_text("Page not found").count():
+                failures.append(f"{name}: page not found")
+            assert page.locator("h1").first.inner_text(), f"{name} has no title"
     assert failures == []

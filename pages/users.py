@@ -64,7 +64,7 @@ cost = report.to_usd(last["mtd_cost_micro"]) if last is not None else None
 revenue = report.to_usd(last["mtd_revenue_micro"]) if last is not None else None
 profit = report.to_usd(last["mtd_profit_micro"]) if last is not None else None
 target = report.to_usd(policy.target)
-cards = st.columns(5)
+cards = st.columns([1, 1, 1, 1.6, 1])
 with cards[0]:
     ui.kpi_card("Cost, month to date", report.fmt_money(cost), help="counted cost only")
 with cards[1]:

@@ -7,7 +7,9 @@ object the weekly report command renders, so the page and the files agree to the
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import data, report, settings, ui
@@ -15,6 +17,17 @@ from dashboard import weekly_charts as charts
 from enforcement.levels import LEVELS
 from enforcement.policy import load_policy
 from queries import weekly
+
+
+def table(df: pd.DataFrame, columns: Sequence[tuple[str, str, str]]) -> None:
+    """A report table on the page: labelled, phones masked, money shown as dollars."""
+    money = {label: st.column_config.NumberColumn(label, format="dollar")
+             for _k, label, kind in columns if kind == report.MONEY}
+    pct = {label: st.column_config.NumberColumn(label, format="%.1f%%")
+           for _k, label, kind in columns if kind == report.PCT}
+    st.dataframe(report.display_frame(df, columns), hide_index=True, width="stretch",
+                 column_config=money | pct)
+
 
 st.title("Weekly")
 ui.require_data()
@@ -33,17 +46,20 @@ if rep.empty:
     st.warning(f"No data for {rep.week}: no cost or revenue event in that week.")
 
 # -- headline figures against the week before and the targets ------------------------------
-HEADLINE = ("profit_usd", "revenue_usd", "cost_usd", "active_users", "margin_pct",
-            "payment_conversion_pct", "users_at_target_pct")
+HEADLINE = (("profit_usd", "revenue_usd", "cost_usd", "active_users"),
+            ("margin_pct", "payment_conversion_pct", "users_at_target_pct"))
+SHORT = {"users_at_target_pct": "Users at target (MTD)"}
 rows = {r["key"]: r for r in report.kpi_table(rep)}
-for col, key in zip(st.columns(len(HEADLINE)), HEADLINE, strict=True):
-    r = rows[key]
-    with col:
-        ui.kpi_card(r["label"], report.show(r["kind"], r["value"]),
-                    delta=report.fmt_change(r["kind"], r["value"], r["previous"]),
-                    delta_color="inverse" if key == "cost_usd" else "normal",
-                    target=report.fmt_target(r["target"], r["kind"]) or None, ok=r["met"],
-                    help=f"{rep.previous}: {report.show(r['kind'], r['previous'])}")
+for keys in HEADLINE:
+    for col, key in zip(st.columns(4), keys, strict=False):
+        r = rows[key]
+        with col:
+            ui.kpi_card(SHORT.get(key, r["label"]), report.show(r["kind"], r["value"]),
+                        delta=report.fmt_change(r["kind"], r["value"], r["previous"]),
+                        delta_color="inverse" if key == "cost_usd" else "normal",
+                        target=report.fmt_target(r["target"], r["kind"]) or None, ok=r["met"],
+                        help=f"{r['label']}; {rep.previous}: "
+                             f"{report.show(r['kind'], r['previous'])}")
 
 with st.expander("Every key figure against the week before"):
     st.dataframe(
@@ -67,18 +83,13 @@ levels = st.multiselect("Level (month to date)", [lv.value for lv in LEVELS],
 users = rep.users[rep.users["level"].isin(levels)]
 st.caption(f"{len(users):,} of {len(rep.users):,} users with a counted cost or a revenue event "
            "in the week; click a column to sort. Phones show their last four digits.")
-money_cols = {label: st.column_config.NumberColumn(label, format="dollar")
-              for _k, label, kind in report.user_columns() if kind == report.MONEY}
-st.dataframe(report.display_frame(users, report.user_columns()), hide_index=True,
-             width="stretch", column_config=money_cols, key="user_table")
+table(users, report.user_columns())
 
 # -- revenue streams and cost drivers ------------------------------------------------------
 st.subheader("Revenue stream performance")
-st.dataframe(report.display_frame(rep.streams, report.STREAM_COLUMNS), hide_index=True,
-             width="stretch")
+table(rep.streams, report.STREAM_COLUMNS)
 with st.expander("By partner / plan"):
-    st.dataframe(report.display_frame(rep.partners, report.PARTNER_COLUMNS), hide_index=True,
-                 width="stretch")
+    table(rep.partners, report.PARTNER_COLUMNS)
 
 st.subheader("Top cost drivers")
 left, right = st.columns(2)
@@ -86,20 +97,17 @@ with left:
     if not rep.actions.empty:
         st.plotly_chart(charts.actions_chart(rep.actions, rep.week, rep.previous),
                         width="stretch")
-    st.dataframe(report.display_frame(rep.actions, report.ACTION_COLUMNS), hide_index=True,
-                 width="stretch")
+    table(rep.actions, report.ACTION_COLUMNS)
 with right:
     top = rep.top_users
     if not top.empty:
         labels = top["user_id"].map(lambda u: report.phone(u, masked=True))
         st.plotly_chart(charts.top_users_chart(top, labels), width="stretch")
-    st.dataframe(report.display_frame(top, report.TOP_USER_COLUMNS), hide_index=True,
-                 width="stretch")
+    table(top, report.TOP_USER_COLUMNS)
 
 st.subheader("Intervention effectiveness")
 st.caption(report.INTERVENTION_DEFINITION)
-st.dataframe(report.display_frame(rep.interventions, report.INTERVENTION_COLUMNS),
-             hide_index=True, width="stretch")
+table(rep.interventions, report.INTERVENTION_COLUMNS)
 if int(rep.interventions["crossed"].sum()):
     st.plotly_chart(charts.interventions_chart(rep.interventions), width="stretch")
 

@@ -51,13 +51,17 @@ def test_weekly_cards_equal_the_kpi_layer_for_the_week_and_the_one_before(db: Pa
     before = kpis.kpis(con, "week", "2026-W10", "UTC", POLICY)
     con.close()
     shown = {m.label: (m.value, m.delta) for m in at.metric}
+    short = {"Share of users at target (month to date)": "Users at target (MTD)"}
+    assert len(shown) == 7
     for key, label, kind in report.KPI_ROWS:
+        label = short.get(label, label)
         if label in shown:
             assert shown[label] == (report.show(kind, now[key]),
                                     report.fmt_change(kind, now[key], before[key])), key
     # by hand: profit 20.00 - 5.30 = 14.70; the week before 4.00 - 2.90 = 1.10
     assert shown["Profit"] == ("$14.70", "+$13.60")
     assert shown["Cost"] == ("$5.30", "+$2.40")
+    assert shown["Users at target (MTD)"][0] == report.fmt_pct(now["users_at_target_pct"])
     assert at.query_params["week"] == fx.WEEK
 
 

@@ -124,7 +124,9 @@ def segments_bars(segments: pd.DataFrame) -> go.Figure:
                    y=[_f(v) for v in segments["profit_per_user"]], yaxis="y2",
                    mode="lines+markers", line={"color": "#b45309"}),
     ])
+    fig = _layout(fig, "Users by usage segment (counted requests this month)",
+                  x="Segment", y="Users")
     fig.update_layout(yaxis2={"title": "Profit per user (USD)", "overlaying": "y",
-                              "side": "right"})
-    return _layout(fig, "Users by usage segment (counted requests this month)",
-                   x="Segment", y="Users")
+                              "side": "right", "showgrid": False},
+                      legend={"orientation": "h", "y": -0.35, "x": 0})
+    return fig

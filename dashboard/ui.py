@@ -38,7 +38,8 @@ def money(value: Decimal | float | int | None, *, decimals: int = 2) -> str:
 
 
 def pct(value: float | None) -> str:
-    return "–" if value is None else f"{value:.1f}%"
+    """A share as a founder reads it: `73.1%`, `–` for none (None or NaN)."""
+    return "–" if value is None or value != value else f"{value:.1f}%"
 
 
 def target_badge(ok: bool | None, text: str) -> str:

@@ -302,3 +302,25 @@ def test_html_screenshot(db: Path, tmp_path: Path) -> None:
                     f"--screenshot={png}", out.as_uri()], capture_output=True, timeout=120,
                    check=False)
     assert png.exists() and png.stat().st_size > 50_000
+
+
+def test_demo_business_xlsx_and_html_equal_the_kpi_layer(demo_db: Path, tmp_path: Path) -> None:
+    week = "2026-W11"
+    xlsx, page = tmp_path / "demo.xlsx", tmp_path / "demo.html"
+    assert cli(demo_db, xlsx, "--week", week) == 0
+    assert cli(demo_db, page, "--week", week) == 0
+    now, _before, users = expected(demo_db, week)
+    assert now["active_users"] > 100  # a real week of the demo, not an empty one
+    summary = {row[0].value: row[1].value for row in openpyxl.load_workbook(xlsx)["summary"]
+               .iter_rows() if row[0].value}
+    soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+    for key, label, kind in report.KPI_ROWS:
+        if kind == report.MONEY:
+            assert round(Decimal(str(summary[label])), 6) == now[key], key
+        cell = soup.select_one(f'#kpis tr[data-key="{key}"]').find_all("td")[1].get_text()
+        assert cell == report.show(kind, now[key]), key
+    rows = openpyxl.load_workbook(xlsx)["users"].max_row - 1
+    assert rows == len(users)
+    total = sum(Decimal(str(r[4])) for r in openpyxl.load_workbook(xlsx)["users"]
+                .iter_rows(min_row=2, values_only=True))
+    assert total.quantize(Decimal("0.000001")) == now["cost_usd"]

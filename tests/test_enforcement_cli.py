@@ -13,6 +13,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from enforcement.__main__ import main
 from enforcement.replay import to_us
 from queries.history import read_history
 from tests.enforcement_fixtures import ROOT, SEED_POLICY, write_db
@@ -157,14 +158,26 @@ def test_diff_command_lists_changed_keys(tmp_path: Path) -> None:
     (["diff", "{policy}"], "required"),
     (["frobnicate"], "invalid choice"),
 ])
-def test_bad_arguments_exit_2_with_one_line(args, fragment, worked_db: Path,
-                                            tmp_path: Path) -> None:
+def test_bad_arguments_exit_2_with_one_line(args, fragment, worked_db: Path, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    # In-process (the same `main` the module runs); the two tests below use a subprocess.
     bad = tmp_path / "bad.toml"
     bad.write_text(SEED_POLICY.read_text().replace('cutoff = "2.00"', 'cutoff = "1.00"'))
     values = {"db": str(worked_db), "policy": str(SEED_POLICY), "missing": str(tmp_path / "no"),
               "bad_policy": str(bad)}
-    done = cli(*[a.format(**values) for a in args])
-    assert done.returncode == 2
-    assert done.stdout == ""
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and fragment in lines[0], done.stderr
+    assert main([a.format(**values) for a in args]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and fragment in lines[0], err
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    (["replay", "--db", "nowhere.duckdb", "--policy", str(SEED_POLICY), "--start", "2026-03",
+      "--end", "2026-03"], "no such database"),
+    (["decide", "--policy", str(SEED_POLICY), "--action", "x"], "--est-cost"),
+])
+def test_bad_arguments_exit_2_from_the_command_line(args, fragment) -> None:
+    done = cli(*args)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert len(done.stderr.strip().splitlines()) == 1 and fragment in done.stderr

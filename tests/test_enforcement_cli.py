@@ -181,3 +181,22 @@ def test_bad_arguments_exit_2_from_the_command_line(args, fragment) -> None:
     done = cli(*args)
     assert (done.returncode, done.stdout) == (2, "")
     assert len(done.stderr.strip().splitlines()) == 1 and fragment in done.stderr
+
+
+def test_replay_engines_agree_on_the_demo_database(demo_db: Path, tmp_path: Path) -> None:
+    # The demo business (tests/conftest.py): 400 users, three months to 2026-03.
+    outputs = {}
+    for engine in ("fast", "plain"):
+        done = cli("replay", "--db", str(demo_db), "--policy", str(SEED_POLICY), "--start",
+                   "2026-01", "--end", "2026-03", "--engine", engine,
+                   "--per-user", str(tmp_path / f"{engine}.csv"))
+        assert done.returncode == 0, done.stderr
+        outputs[engine] = json.loads(done.stdout)
+    assert outputs["fast"] == outputs["plain"]
+    assert (tmp_path / "fast.csv").read_text() == (tmp_path / "plain.csv").read_text()
+    total = outputs["fast"]["total"]
+    assert list(outputs["fast"]["months"]) == ["2026-01", "2026-02", "2026-03"]
+    assert total["requests"] > 0 and total["users"] > 0
+    assert total["users"] == sum(m["users"] for m in outputs["fast"]["months"].values())
+    assert sum(total["users_by_level"].values()) == total["users"]
+    assert total["served"] + sum(total["not_served"].values()) == total["requests"]

@@ -35,9 +35,16 @@ def dollars(micro: pd.Series) -> list[float]:
 
 
 def _layout(fig: go.Figure, title: str, *, x: str, y: str, height: int = 360) -> go.Figure:
-    fig.update_layout(title=title, height=height, margin={"l": 10, "r": 10, "t": 60, "b": 10},
+    fig.update_layout(title=title, height=height, margin={"l": 70, "r": 20, "t": 60, "b": 10},
                       legend={"orientation": "h", "y": -0.2}, xaxis_title=x, yaxis_title=y,
                       **PLAIN, barmode="group")
+    return fig
+
+
+def _whole_counts(fig: go.Figure, most: int) -> go.Figure:
+    """A count axis without half users: one tick per user while there are few."""
+    if most <= 10:
+        fig.update_yaxes(tick0=0, dtick=1)
     return fig
 
 
@@ -89,6 +96,7 @@ def levels_chart(by_level: Mapping[str, int]) -> go.Figure:
     fig = go.Figure(go.Bar(x=names, y=[by_level[n] for n in names],
                            marker_color=[LEVEL_COLOURS.get(n, "#888") for n in names],
                            hovertemplate="%{x}: %{y:,} users<extra></extra>"))
+    _whole_counts(fig, max(by_level.values(), default=0))
     return _layout(fig, "Users by level, month to date at the week's end (users)", x="level",
                    y="users")
 
@@ -101,4 +109,5 @@ def interventions_chart(summary: pd.DataFrame) -> go.Figure:
         go.Bar(name="paid within 7 days", x=summary["threshold"], y=summary["paid"],
                marker_color="#2ca02c", hovertemplate="%{x}: %{y:,} users paid<extra></extra>"),
     ])
+    _whole_counts(fig, int(summary["crossed"].max()) if len(summary) else 0)
     return _layout(fig, "Intervention effectiveness (users)", x="threshold crossed", y="users")

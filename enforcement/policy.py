@@ -16,8 +16,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import tomli_w
-
 from enforcement.levels import LEVELS, Level
 from enforcement.money import fmt_usd, to_micro, usd
 
@@ -314,6 +312,8 @@ def load_policy(path: str | Path) -> Policy:
 
 def save_policy(policy: Policy, path: str | Path) -> None:
     """Write a policy file that `load_policy` reads back equal."""
+    import tomli_w  # only writers need it; the chatbot runtime only reads policies
+
     Path(path).write_text(tomli_w.dumps(policy.to_toml_dict()), encoding="utf-8")
 
 

@@ -93,7 +93,7 @@ def _objects(values: list[Any]) -> np.ndarray:
     return arr
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # numpy columns: identity equality, hashable for caches
 class History:
     """Three event kinds as numpy columns, each sorted by (user, ts, event_id).
 
@@ -135,7 +135,8 @@ class History:
 
         requests: (event_id, user_id, ts, action, cost_usd); revenue: (event_id, user_id,
         ts, stream, amount_usd, tokens or None); clicks: (event_id, user_id, ts).
-        Money as Decimal, decimal string or int micro-dollars is NOT accepted: USD only.
+        Money in USD as Decimal or decimal string (an int means whole dollars); instants
+        naive (UTC) or aware.
         """
         req, rev, clk = list(requests), list(revenue), list(clicks)
         return cls.from_frames(

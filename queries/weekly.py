@@ -172,7 +172,7 @@ def cost_by_action(con: duckdb.DuckDBPyConnection, *, week: str, tz: str) -> pd.
 def intervention_detail(con: duckdb.DuckDBPyConnection, *, week: str, tz: str, policy: Policy
                         ) -> pd.DataFrame:
     """One row per (threshold, user) crossing in the week; see weekly_interventions.sql."""
-    return run(con, "weekly_interventions", **week_bounds(week, tz).params(), tz=tz,
+    return run(con, "weekly_interventions", **week_bounds(week, tz).params(),
                warning_micro=policy.warning, cutoff_micro=policy.cutoff)
 
 

@@ -6,16 +6,21 @@
 -- the week). They "paid" when their `tokens` + `premium` revenue (what the upsell and the
 -- cutoff ask for; refunds netted) in [crossed_at, crossed_at + 7 days) sums to more than 0.
 -- window_complete: the loaded data reaches the end of that window (else it may still pay).
--- $scan_start is the start of the month holding the week's first day, so month-to-date
--- sums start from zero. Money in micro-dollars.
-WITH scoped AS (
+-- $scan_start is the start of the month holding the week's Monday and $mtd_start that of its
+-- Sunday (both local midnights in UTC, from the KPI layer), so month-to-date sums start from
+-- zero at each month start. Only users with a counted cost in the week can cross in it, so only
+-- their month is summed. Money in micro-dollars.
+WITH week_users AS (
+    SELECT DISTINCT user_id FROM cost_events WHERE counted AND ts >= $start AND ts < $end
+), scoped AS (
     SELECT user_id, ts, event_id, cost_usd,
-           date_trunc('month', timezone($tz, ts AT TIME ZONE 'UTC')) AS local_month
+           ts >= $mtd_start AS sundays_month  -- a week spans at most two calendar months
     FROM cost_events
     WHERE counted AND ts >= $scan_start AND ts < $end
+      AND user_id IN (SELECT user_id FROM week_users)
 ), running AS (
     SELECT user_id, ts, cost_usd,
-           CAST(sum(cost_usd) OVER (PARTITION BY user_id, local_month ORDER BY ts, event_id
+           CAST(sum(cost_usd) OVER (PARTITION BY user_id, sundays_month ORDER BY ts, event_id
                                     ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
                 * 1000000 AS BIGINT) AS mtd_after
     FROM scoped

@@ -243,3 +243,21 @@ def test_users_months_and_token_balances(con: Con) -> None:
     assert users.months_of(con, user=fx.G, tz="UTC") == ["2026-04", "2026-03"]
     b = users.token_balances(con, user=fx.A, tz="UTC")
     assert b["balance"].tolist() == [100, 220, 200]
+
+
+def test_month_to_date_for_crossings_restarts_at_the_local_month_start(make_db: MakeDb) -> None:
+    # 31 Mar 21:30 UTC is 23:30 in Paris (March); 22:30 UTC is 1 Apr 00:30 in Paris (April).
+    db = make_db(costs=[fx.cost(fx.A, "2026-03-31 21:30:00", "meal_plan", "1.00"),
+                        fx.cost(fx.A, "2026-03-31 22:30:00", "meal_plan", "1.00")])
+    c = connect_read_only(db)
+    utc = weekly.intervention_detail(c, week="2026-W14", tz="UTC", policy=POLICY)
+    paris = weekly.intervention_detail(c, week="2026-W14", tz="Europe/Paris", policy=POLICY)
+    c.close()
+    assert utc["threshold"].tolist() == ["warning"]  # March: 1.00 + 1.00 = 2.00 > 1.50
+    assert paris.empty                                # 1.00 in March, 1.00 in April
+
+
+def test_crossings_follow_the_reporting_timezones_week(con: Con) -> None:
+    d = weekly.intervention_detail(con, week=fx.WEEK, tz="Europe/Paris", policy=POLICY)
+    # F's 15 Mar 23:00 UTC crossing is Monday 16 Mar in Paris: week 12
+    assert sorted(d.loc[d["threshold"] == "warning", "user_id"]) == [fx.A, fx.B]

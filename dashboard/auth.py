@@ -265,17 +265,20 @@ def can_reveal() -> bool:
 
 
 def reveal_control(user_id: str, *, key: str | None = None) -> str | None:
-    """For the Users page: an admin-only "Reveal" button for one user's full number.
+    """For the Users page: an admin-only "Reveal full number" button for one user.
 
-    Returns the full number only in the run where an admin pressed the button, after
-    the reveal is written to the audit log; everyone else gets None and sees nothing.
+    Nothing renders for anyone else. When an admin presses it, the reveal is written to
+    the audit log first, then the number is shown for that run only; returns it (or None).
     """
     viewer = current_viewer()
     if viewer is None or not viewer.admin:
         return None
     if st.button("Reveal full number", key=key or f"reveal_{audit.user_ref(user_id)}",
-                 help="Admins only. Each reveal is recorded in the audit log."):
+                 icon=":material/visibility:",
+                 help="Admins only. Each reveal is recorded in the audit log (who, when, "
+                      "which user)."):
         audit.log_reveal(viewer.name, user_id)
+        st.success(f"Full number: {user_id} (this reveal was logged)")
         return user_id
     return None
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import data, report, settings, ui
+from dashboard import auth, data, report, settings, ui
 from dashboard import user_charts as charts
 from dashboard.privacy import mask_phone
 from enforcement.policy import load_policy
@@ -43,6 +43,7 @@ seen = {row.user_id: f"{mask_phone(row.user_id)} · seen {row.first_seen:%Y-%m-%
                      f"{row.last_seen:%Y-%m-%d}" for row in found.itertuples()}
 user = st.selectbox(f"User ({len(found):,} found{', latest first' if len(found) > 1 else ''})",
                     list(seen), format_func=seen.get)
+auth.reveal_control(user)  # admins only; each reveal is written to the audit log
 
 months = data.cached(users.months_of)(user=user, tz=tz)
 wanted = ui.query_param("month")

@@ -193,6 +193,7 @@ def _download_text(path: Path) -> bytes:
 def test_no_full_phone_number_on_any_page_export_or_log_without_reveal(app: App,
                                                                         browser_page) -> None:
     page, frames = browser_page
+    audit_before = app.audit_log.read_text() if app.audit_log.exists() else ""
     open_form(page, app.url)
     sign_in(page, TEAM_PASSWORD)
     leaks: dict[str, list[str]] = {}
@@ -214,29 +215,54 @@ def test_no_full_phone_number_on_any_page_export_or_log_without_reveal(app: App,
     for log in app.log_dir.glob("*.log"):
         leaks[log.name] = app.leaks(log.read_bytes())
     assert {k: v for k, v in leaks.items() if v} == {}
-    assert not app.audit_log.exists() or app.audit_log.read_text() == ""  # nobody revealed
+    audit_after = app.audit_log.read_text() if app.audit_log.exists() else ""
+    assert audit_after == audit_before  # nobody revealed anything
     assert len(sent) > 20  # the pages did send their data: the check above looked at it
 
 
 # --- inputs are data ---------------------------------------------------------------------
 
 
+def _phones_ending(app: App, digits: str) -> int:
+    return sum(1 for p in app.phones if p.startswith("+") and p.endswith(digits))
+
+
+def _search(page: object, text: str) -> str:
+    """Type `text` as a person would (the box keeps at most 15 characters); the page text."""
+    box = page.locator('[data-testid="stMain"] [data-testid="stTextInput"] input').first
+    assert box.count() == 1, "the Users page has no search box"
+    box.click()
+    box.press("Control+a")
+    box.press("Delete")
+    page.keyboard.type(text)
+    box.press("Enter")
+    page.wait_for_timeout(300)
+    wait_for_app(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    return page.locator('[data-testid="stMain"]').inner_text()
+
+
 def test_injection_in_the_user_search_finds_nothing_and_changes_nothing(app: App,
                                                                        browser_page) -> None:
+    """The search binds only the digits typed: `' OR 1=1 --` is a search for phones
+    ending in "11" (never every user), and `'; DROP TABLE cost_events; --` has no digit
+    in the 15 characters the box keeps, so it finds nobody. The database is untouched."""
     page, frames = browser_page
     before = row_counts(app.db)
     open_form(page, app.url)
     sign_in(page, TEAM_PASSWORD)
     go_to(page, "Users")
-    search = page.locator('[data-testid="stMain"] [data-testid="stTextInput"] input').first
-    assert search.count() == 1, "the Users page has no search box"
-    for i, text in enumerate(INJECTIONS):
-        search.fill(text)
-        search.press("Enter")
-        page.wait_for_timeout(300)
-        wait_for_app(page)
-        screenshot(page, f"auth-injection-search-{i}")
-        assert page.locator('[data-testid="stException"]').count() == 0
+
+    text = _search(page, INJECTIONS[0])
+    screenshot(page, "auth-injection-search-or")
+    expected = _phones_ending(app, "11")
+    assert 0 < expected < 400 and f"User ({expected:,} found" in text
+    assert page.get_by_role("button", name="Reveal full number").count() == 0  # not an admin
+
+    text = _search(page, INJECTIONS[1])
+    screenshot(page, "auth-injection-search-drop")
+    assert "found" not in text and "at least the last two digits" in text
+
     sent = b"".join(f if isinstance(f, bytes) else f.encode() for f in frames)
     assert app.leaks(page.content()) == [] and app.leaks(sent) == []
     assert row_counts(app.db) == before
@@ -261,9 +287,24 @@ def test_injection_in_the_query_parameters_finds_nothing_and_changes_nothing(
     assert row_counts(app.db) == before
 
 
-def test_an_admin_reveal_is_logged_with_who_and_a_masked_user(app: App, browser_page) -> None:
-    """The one way a full number reaches a page: an admin's reveal, which is logged."""
+def test_an_admin_reveal_shows_the_number_and_logs_who_when_and_which_user(
+        app: App, browser_page) -> None:
+    """The one way a full number reaches a page: an admin's reveal, logged before it shows."""
     page, _ = browser_page
+    target = next(p for p in app.phones if p.startswith("+"))
     open_form(page, app.url)
     sign_in(page, ADMIN_PASSWORD, name="Boss")
     assert "(admin)" in page.locator('[data-testid="stSidebar"]').inner_text()
+    go_to(page, "Users")
+    _search(page, target[-8:])
+    assert app.leaks(page.locator('[data-testid="stMain"]').inner_text()) == []  # not yet
+    page.get_by_role("button", name="Reveal full number").click()
+    page.wait_for_timeout(300)
+    wait_for_app(page)
+    screenshot(page, "auth-admin-reveal")
+    assert f"Full number: {target}" in page.locator('[data-testid="stMain"]').inner_text()
+    lines = [ln for ln in app.audit_log.read_text().splitlines() if 'who="Boss"' in ln]
+    assert len(lines) == 1
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ reveal who=\"Boss\" "
+                        rf"user=…{target[-4:]} ref=[0-9a-f]{{16}}", lines[0])
+    assert app.leaks(app.audit_log.read_text()) == []  # the log names the user, not the number

@@ -21,6 +21,7 @@ import duckdb
 
 SCHEMA_SQL = Path(__file__).with_name("schema.sql")
 TMP_MARK = ".loading-"
+LOAD_MEMORY_LIMIT = os.environ.get("PROFIT_LOAD_MEMORY", "6GB")
 
 
 def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -62,6 +63,11 @@ def new_version(path: Path, *, fresh: bool = False) -> Iterator[duckdb.DuckDBPyC
         con = duckdb.connect(str(tmp))
         try:
             con.execute("SET TimeZone = 'UTC'")
+            # Large loads stage more than fits in memory: let DuckDB spill beside the file
+            # rather than take the machine (the app and other loads share it).
+            con.execute(f"SET memory_limit = '{LOAD_MEMORY_LIMIT}'")
+            con.execute("SET temp_directory = ?", [str(path.parent / ".duckdb-spill")])
+            con.execute("SET preserve_insertion_order = false")
             apply_schema(con)
             yield con
             con.execute("CHECKPOINT")

@@ -168,7 +168,7 @@ def choose_start() -> tuple[Policy, str]:
             st.text_area("Policy TOML", key="wi_paste", height=150)
             st.button("Use pasted policy", on_click=_on_paste, key="wi_paste_go")
         if st.session_state.get("wi_upload_error"):
-            st.error(st.session_state["wi_upload_error"], icon="🚫")
+            st.error(st.session_state["wi_upload_error"], icon=":material/block:")
     if choice == START_UPLOAD:
         return Policy.from_dict(tomllib.loads(st.session_state["wi_uploaded"]),
                                 source="uploaded"), "uploaded file"
@@ -265,7 +265,7 @@ def edit_policy(start: Policy, start_sig: str) -> tuple[Policy, dict[str, Any], 
                    + ", ".join(st.session_state["wi_link_unknown"]))
     if not valid:
         st.error("The policy loader refuses this edit (see the fields marked below). "
-                 "The results show the last valid policy.", icon="⚠️")
+                 "The results show the last valid policy.", icon=":material/warning:")
         stray = {k: m for k, m in errors.items() if k not in flat}
         for key, message in stray.items():
             st.error(f"`{key}`: {message}")
@@ -293,8 +293,8 @@ def _field(key: str, start_value: Any, error: str | None, changed: bool) -> None
         st.text_input(label, key=wkey, help=f"`{key}`" + (" (exact decimal, e.g. 1.50)"
                                                          if kind == "money" else ""))
     if error:
-        st.error(error, icon="🚫")
-    elif changed:
+        st.error(error, icon=":material/block:")
+    if changed:
         st.caption(f":orange[changed] · start: **{whatif.to_text(start_value)}**")
 
 
@@ -362,9 +362,13 @@ def comparison_frame(rows: list[whatif.Figure]) -> pd.DataFrame:
     })
 
 
-KPI_LABELS = ("Users at target", "Share at target", "Total profit", "Profit per user",
-              "Cost", "Revenue", "Served", "Not served: payment required",
-              "Not served: affiliate required", "Not served: insufficient tokens")
+# (figure, card label): the cards are narrow, the table beside them has the full names.
+KPIS = (("Users at target", "Users at target"), ("Share at target", "Share at target"),
+        ("Total profit", "Total profit"), ("Profit per user", "Profit per user"),
+        ("Cost", "Cost"), ("Revenue", "Revenue"), ("Served", "Requests served"),
+        ("Not served: payment required", "Refused: payment"),
+        ("Not served: affiliate required", "Refused: affiliate"),
+        ("Not served: insufficient tokens", "Refused: no tokens"))
 LOWER_IS_BETTER = {"Cost", "Not served: payment required", "Not served: affiliate required",
                    "Not served: insufficient tokens"}
 
@@ -374,13 +378,14 @@ def show_results(base: ReplayResult, cand: ReplayResult, base_recorded: bool,
     rows = whatif.comparison(base.total, cand.total, base_recorded)
     by_label = {r.label: r for r in rows}
     cols = st.columns(5)
-    for n, label in enumerate(KPI_LABELS):
+    for n, (label, card) in enumerate(KPIS):
         r = by_label[label]
         with cols[n % 5]:
-            ui.kpi_card(label, _fmt(r.kind, r.candidate),
+            ui.kpi_card(card, _fmt(r.kind, r.candidate),
                         delta=None if r.change is None else _fmt(r.kind, r.change, signed=True),
                         delta_color="inverse" if label in LOWER_IS_BETTER else "normal",
-                        help=f"Baseline: {_fmt(r.kind, r.baseline)}")
+                        help=f"{label}. Baseline: {_fmt(r.kind, r.baseline)}; the arrow is "
+                             "the change under the edited policy.")
     with st.expander("Every figure, side by side", expanded=False):
         st.dataframe(comparison_frame(rows), hide_index=True, width="stretch")
     left, right = st.columns(2)
@@ -418,10 +423,9 @@ def profit_chart(base: pd.DataFrame, cand: pd.DataFrame, target: Decimal) -> go.
                        labels={"profit": "profit per user-month (USD)"})
     fig.add_vline(x=float(target), line_dash="dash", line_color="#d62728",
                   annotation_text=f"target ${target}", annotation_position="top right")
-    fig.update_layout(yaxis_title="users", legend_title_text="")
-    if len(shown) < len(frame):
-        fig.add_annotation(text="0.5% tails at each end not drawn", showarrow=False,
-                           xref="paper", yref="paper", x=0, y=1.08, font={"size": 10})
+    clipped = " – 0.5% tails at each end not drawn" if len(shown) < len(frame) else ""
+    fig.update_layout(yaxis_title="user-months", legend_title_text="",
+                      xaxis_title=f"profit per user-month (USD){clipped}")
     return fig
 
 
@@ -453,12 +457,7 @@ def sweep_panel(policy: Policy, first: str, last: str) -> None:
     key = c1.selectbox("Key to sweep", keys, index=default, key="wi_sweep_key")
     kind = whatif.kind_of(key, flat[key])
     current = flat[key]
-    if kind == "money":
-        lo_default = whatif.to_text(usd(to_micro(current) // 2 // 10_000 * 10_000))
-        hi_default = whatif.to_text(usd((to_micro(current) * 3 // 2 + 9_999) // 10_000
-                                        * 10_000))
-    else:
-        lo_default, hi_default = str(int(current) // 2), str(max(int(current) * 3 // 2, 1))
+    lo_default, hi_default = (whatif.to_text(v) for v in whatif.default_range(policy, key))
     if st.session_state.get("wi_sweep_for") != key:
         st.session_state["wi_sweep_for"] = key
         st.session_state["wi_sweep_lo"], st.session_state["wi_sweep_hi"] = lo_default, hi_default
@@ -468,7 +467,8 @@ def sweep_panel(policy: Policy, first: str, last: str) -> None:
                             key="wi_sweep_steps")
     if st.button("Run sweep", key="wi_sweep_go", type="primary"):
         try:
-            values = whatif.sweep_values(lo, hi, int(steps), kind)
+            values = whatif.with_current(whatif.sweep_values(lo, hi, int(steps), kind),
+                                         current, kind)
         except (ValueError, ArithmeticError) as exc:
             st.error(f"From/To: {exc}")
             return
@@ -518,8 +518,8 @@ def sweep_chart(key: str, kind: str, result: pd.DataFrame, current: Any) -> go.F
 # -- probe one request --
 def probe_panel(start: Policy, edited: Policy, first: str, last: str) -> None:
     history = load_history(first, last, edited.timezone)
-    digits = st.text_input("Phone ends with", key="wi_probe_digits",
-                           help="Type the last digits of the user's phone.")
+    digits = st.columns(3)[0].text_input("Phone ends with", key="wi_probe_digits",
+                                         help="Type the last digits of the user's phone.")
     users = [str(u) for u in history.users]
     matches = [u for u in users if digits and u.endswith(digits.strip())][:200]
     if not digits.strip():
@@ -565,7 +565,8 @@ def probe_panel(start: Policy, edited: Policy, first: str, last: str) -> None:
             "Prompts": ", ".join(d.prompts) or "–",
             "Payment due": "–" if d.payment_due is None else ui.money(usd(d.payment_due)),
         }
-    st.dataframe(pd.DataFrame(rows), width="stretch")
+    frame = pd.DataFrame(rows)
+    st.dataframe(frame, width="stretch", height=35 * (len(frame) + 1) + 3)
 
 
 # -- keep the result --
@@ -605,7 +606,7 @@ def render() -> None:
     if not months:
         st.info("The database holds no requests or revenue yet.")
         return
-    st.info(CANNOT_KNOW, icon="ℹ️")
+    st.info(CANNOT_KNOW, icon=":material/info:")
 
     c1, c2 = st.columns([3, 2])
     with c1:

@@ -278,6 +278,61 @@ def sweep_values(low: Any, high: Any, steps: int, kind: str) -> list[Any]:
     return list(dict.fromkeys(lo + (hi - lo) * i // (steps - 1) for i in range(steps)))
 
 
+def with_current(values: list[Any], current: Any, kind: str) -> list[Any]:
+    """The sweep's values plus the current one (when inside the range), in order: the
+    curve then passes through the point the page compares against."""
+    if not values or kind not in SWEEPABLE:
+        return values
+    lo, hi = min(values), max(values)
+    if lo <= current <= hi and current not in values:
+        values = sorted([*values, current])
+    return values
+
+
+def default_range(policy: Policy, key: str) -> tuple[Any, Any]:
+    """Half to one and a half times the current value, narrowed to what the loader accepts
+    (a cutoff cannot go below the restriction), so a default sweep wastes no step."""
+    current = policy.to_flat()[key]
+    kind = kind_of(key, current)
+    if kind == "money":
+        now = to_micro(current)
+        lo, hi = now // 2 // CENT * CENT, (now * 3 // 2 + CENT - 1) // CENT * CENT
+        hi = max(hi, now + 100 * CENT) if now == 0 else hi  # a zero still gets a range
+        step = CENT
+    else:
+        now = int(current)
+        lo, hi, step = now // 2, max(now * 3 // 2, now + 1), 1
+        if kind == "factor":
+            hi = 10_000 if now == 0 else min(hi, 10_000)
+
+    def ok(value: int) -> bool:
+        try:
+            policy.with_changes({key: usd(value) if kind == "money" else value})
+        except PolicyError:
+            return False
+        return True
+
+    # The accepted values form an interval around the current one: bisect each end.
+    a, b = lo, now  # first accepted in [lo, now]
+    while a < b:
+        mid = (a + b) // 2 // step * step
+        if ok(mid):
+            b = mid
+        else:
+            a = mid + step
+    c, d = now, hi  # last accepted in [now, hi]
+    while c < d:
+        mid = -(-(c + d) // 2 // step) * step if step == 1 else ((c + d) // 2 + step - 1) \
+            // step * step
+        if ok(mid):
+            c = mid
+        else:
+            d = mid - step
+    if kind == "money":
+        return usd(a), usd(c)
+    return a, c
+
+
 def sweep(history: History, policy: Policy, key: str, values: Sequence[Any], first: str,
           last: str, progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
     """Replay `policy` with `key` set to each value; one row per value.

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "pages" / "what_if.py"
 SEED = ROOT / "enforcement" / "policies" / "seed-default.toml"
 MONTH = "2026-03"
-PAY = "Not served: payment required"
+PAY = "Refused: payment"
 
 
 @pytest.fixture
@@ -107,7 +107,7 @@ def test_every_figure_equals_the_cli_for_the_edited_policy(page, demo_db: Path,
     assert count(metric(at, "Users at target").value) == cli["users_at_target"]
     assert metric(at, "Share at target").value == f"{cli['users_at_target_pct']:.2f}%"
     assert metric(at, "Total profit").value == f"${Decimal(cli['profit_usd']):,.2f}"
-    assert count(metric(at, "Not served: affiliate required").value) == \
+    assert count(metric(at, "Refused: affiliate").value) == \
         cli["not_served"]["affiliate_required"]
 
 
@@ -198,7 +198,8 @@ def test_sweep_and_probe_render_in_the_page(page) -> None:
     at.number_input(key="wi_sweep_steps").set_value(5).run()
     at.button(key="wi_sweep_go").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    assert any("5 values replayed" in c.value for c in at.caption)
+    # 5 steps over the default 1.75..3.00 miss the current 2.00, which is added: 6 values.
+    assert any("6 values replayed" in c.value for c in at.caption)
     at.text_input(key="wi_probe_digits").set_value("1").run()
     probe = [d for d in at.dataframe if "Starting policy" in d.value.columns]
     assert probe and list(probe[0].value.columns) == ["Starting policy", "Edited policy"]
@@ -276,6 +277,16 @@ def test_sweep_values_are_exact_and_whole_cents() -> None:
     assert whatif.sweep_values("1.00", "2.00", 4, "money") == [
         Decimal("1.00"), Decimal("1.33"), Decimal("1.67"), Decimal("2.00")]
     assert whatif.sweep_values(0, 10, 3, "count") == [0, 5, 10]
+
+
+def test_sweep_passes_through_the_current_value() -> None:
+    values = whatif.sweep_values("1.75", "3.00", 5, "money")
+    assert values == [Decimal(v) for v in ("1.75", "2.06", "2.38", "2.69", "3.00")]
+    assert whatif.with_current(values, Decimal("2.00"), "money")[1] == Decimal("2.00")
+    assert whatif.with_current(values, Decimal("5.00"), "money") == values
+    # The default range never starts where the loader refuses (cutoff >= restriction).
+    assert whatif.default_range(load_policy(SEED), "thresholds.cutoff") == (
+        Decimal("1.75"), Decimal("3.00"))
 
 
 def test_who_changes_puts_level_shifts_before_profit_moves() -> None:

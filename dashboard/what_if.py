@@ -579,7 +579,7 @@ def keep_panel(start: Policy, edited: Policy, params: dict[str, str]) -> None:
                 "Key": [k for k, _, _ in changes],
                 "Start": [whatif.to_text(o) if o is not None else "–" for _, o, _ in changes],
                 "Edited": [whatif.to_text(n) if n is not None else "–" for _, _, n in changes],
-            }), hide_index=True, width="stretch")
+            }), hide_index=True, width="stretch", height=35 * (len(changes) + 1) + 3)
         else:
             st.caption("No change yet: the edited policy equals the start.")
     with right:
@@ -588,7 +588,7 @@ def keep_panel(start: Policy, edited: Policy, params: dict[str, str]) -> None:
                            file_name=f"{edited.name}-edited.toml", mime="application/toml",
                            key="wi_download", icon="⬇️", type="primary")
         st.caption("Share this edit: the address bar carries it. Link:")
-        st.code("?" + urlencode(params), language=None)
+        st.code("?" + urlencode(params), language=None, wrap_lines=True)
         with st.expander("The file"):
             st.code(toml, language="toml")
 

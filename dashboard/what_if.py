@@ -318,8 +318,10 @@ def write_params(params: dict[str, str]) -> None:
 
 # -- period and baseline --
 def choose_period(months: list[str]) -> tuple[str, str]:
-    first = st.query_params.get("from", months[-1])
-    last = st.query_params.get("to", months[-1])
+    # A month picked on another page (`month`) is the default period here.
+    carried = st.query_params.get("month", months[-1])
+    first = st.query_params.get("from", carried)
+    last = st.query_params.get("to", carried)
     first = first if first in months else months[-1]
     last = last if last in months and last >= first else first
     # A (first, last) value makes it a range slider; the key keeps the reader's choice.

@@ -205,6 +205,23 @@ def test_sweep_and_probe_render_in_the_page(page) -> None:
     assert probe and list(probe[0].value.columns) == ["Starting policy", "Edited policy"]
 
 
+def test_recorded_baseline_shows_history_and_says_what_it_did_not_record(page) -> None:
+    at = page()
+    at.radio(key="wi_base").set_value("recorded").run()
+    assert not at.exception
+    table = [d for d in at.dataframe if "Figure" in d.value.columns][0].value.set_index("Figure")
+    assert table.loc["Served", "Baseline"] == "not recorded"
+    assert table.loc["Not served: payment required", "Change"] == "–"
+    assert table.loc["Requests", "Baseline"] == table.loc["Requests", "Edited policy"]
+
+
+def test_a_month_carried_from_another_page_is_the_default_period(page) -> None:
+    at = AppTest.from_file(str(PAGE), default_timeout=120)
+    at.query_params["month"] = "2026-02"
+    at.run()
+    assert at.select_slider(key="wi_months").value == ("2026-02", "2026-02")
+
+
 # -- the pure figures ------------------------------------------------------------------------------
 def _at(day: int, hour: int) -> datetime:
     return datetime(2026, 3, day, hour, tzinfo=UTC)

@@ -56,10 +56,10 @@ def _level_of(cost: int, revenue: int, p: np.ndarray) -> int:
 
 @numba.njit(cache=True)
 def _fold(
-    req_user, req_ts, req_month, req_cost, req_need, req_system,
-    rev_user, rev_ts, rev_month, rev_amount, rev_tokens, rev_premium,
+    req_user, req_ts, req_cost, req_code, need_by_code, system_by_code,
+    rev_user, rev_ts, rev_amount, rev_tokens, rev_premium,
     clk_user, clk_ts,
-    p, factors, free_monthly, unlock_us,
+    bounds, p, factors, free_monthly, unlock_us,
 ):  # pragma: no cover - compiled; equality with the plain replay is tested
     n_req, n_rev, n_clk = len(req_ts), len(rev_ts), len(clk_ts)
     cap = n_req + n_rev
@@ -78,6 +78,9 @@ def _fold(
     premium = False
     has_click = False
     last_click = 0
+    lo = bounds[0]
+    hi = bounds[-1]
+    m_lo = m_hi = 0  # the current month's [start, end), UTC micro-seconds
     while i < n_req or j < n_rev or k < n_clk:
         # Next event in (user, ts) order; at a tie revenue, then clicks, then requests.
         ru = req_user[i] if i < n_req else big
@@ -92,6 +95,14 @@ def _fold(
             kind, bu, bt = 1, cku, ckt
         if vu < bu or (vu == bu and vt <= bt):
             kind, bu, bt = 0, vu, vt
+        if bt < lo or bt >= hi:  # outside the replayed months: as if never recorded
+            if kind == 0:
+                j += 1
+            elif kind == 1:
+                k += 1
+            else:
+                i += 1
+            continue
         if bu != cu:
             if cm >= 0 and rows >= 0:
                 o_cost[rows] = cost
@@ -106,7 +117,12 @@ def _fold(
             last_click = ckt
             k += 1
             continue
-        m = rev_month[j] if kind == 0 else req_month[i]
+        if cm < 0 or bt < m_lo or bt >= m_hi:
+            m = np.searchsorted(bounds, bt, side="right") - 1
+            m_lo = bounds[m]
+            m_hi = bounds[m + 1]
+        else:
+            m = cm
         if m != cm:
             if cm >= 0:
                 o_cost[rows] = cost
@@ -130,7 +146,8 @@ def _fold(
         # One request: decide(), inlined.
         est = req_cost[i]
         o_cnt[rows, 0] += 1
-        if req_system[i]:
+        code = req_code[i]
+        if system_by_code[code]:
             o_cnt[rows, 1] += 1
             cost += est
             i += 1
@@ -149,7 +166,7 @@ def _fold(
                 cost += (est * factors[GATED] + 5000) // 10000
                 i += 1
                 continue
-        need = 0 if premium else req_need[i]
+        need = 0 if premium else need_by_code[code]
         if need > free + paid:
             o_cnt[rows, 4] += 1
             i += 1
@@ -179,14 +196,6 @@ def _action_codes(history: History) -> tuple[np.ndarray, np.ndarray]:
     return cached
 
 
-def _window(ts: np.ndarray, lo: int, hi: int) -> np.ndarray | None:
-    """A mask of events inside [lo, hi), or None when all are (no copy needed)."""
-    if not len(ts):
-        return None
-    inside = (ts >= lo) & (ts < hi)
-    return None if inside.all() else inside
-
-
 def replay_fast(history: History, policy: Policy, start: str | None = None,
                 end: str | None = None) -> ReplayResult:
     """The compiled replay; same arguments and result as `replay_plain`."""
@@ -196,45 +205,26 @@ def replay_fast(history: History, policy: Policy, start: str | None = None,
     tz = policy.timezone
     n_months = span[1] - span[0] + 1
     bounds = np.array([month_start_us(span[0] + m, tz) for m in range(n_months + 1)], np.int64)
-    lo, hi = int(bounds[0]), int(bounds[-1])
 
     codes, names = _action_codes(history)
     need_by_code = np.array([policy.tokens_for(str(a)) for a in names], np.int64)
     system_by_code = np.array([a in policy.system_actions for a in names], np.bool_)
-    req = {"user": history.req_user, "ts": history.req_ts, "cost": history.req_cost,
-           "code": codes}
-    mask = _window(history.req_ts, lo, hi)
-    if mask is not None:
-        req = {key: value[mask] for key, value in req.items()}
-    req_month = np.searchsorted(bounds, req["ts"], side="right") - 1
 
-    stream = history.rev_stream
-    amount = history.rev_amount
+    stream, amount = history.rev_stream, history.rev_amount
     base = amount // policy.token_price
     base = np.where(amount >= policy.bonus_min, base + base * policy.bonus_pct // 100, base)
     credited = np.where(history.rev_has_tokens, history.rev_tokens, base)
-    rev = {"user": history.rev_user, "ts": history.rev_ts, "amount": amount,
-           "tokens": np.where(stream == "tokens", credited, 0).astype(np.int64),
-           "premium": ((stream == "premium") & (amount > 0)).astype(np.bool_)}
-    mask = _window(history.rev_ts, lo, hi)
-    if mask is not None:
-        rev = {key: value[mask] for key, value in rev.items()}
-    rev_month = np.searchsorted(bounds, rev["ts"], side="right") - 1
-
-    clk_user, clk_ts = history.clk_user, history.clk_ts
-    mask = _window(clk_ts, lo, hi)
-    if mask is not None:
-        clk_user, clk_ts = clk_user[mask], clk_ts[mask]
+    rev_tokens = np.where(stream == "tokens", credited, 0).astype(np.int64)
+    rev_premium = ((stream == "premium") & (amount > 0)).astype(np.bool_)
 
     p = np.array([policy.target, policy.free_tier, policy.warning, policy.restriction,
                   policy.cutoff, policy.band_normal, policy.band_reduced_quality,
                   policy.band_basic_only], np.int64)
     users, months, counts, cost, revenue, level = _fold(
-        req["user"], req["ts"], req_month, req["cost"], need_by_code[req["code"]],
-        system_by_code[req["code"]],
-        rev["user"], rev["ts"], rev_month, rev["amount"], rev["tokens"], rev["premium"],
-        clk_user, clk_ts,
-        p, np.array(policy.factor_bp, np.int64), policy.free_monthly,
+        history.req_user, history.req_ts, history.req_cost, codes, need_by_code, system_by_code,
+        history.rev_user, history.rev_ts, amount, rev_tokens, rev_premium,
+        history.clk_user, history.clk_ts,
+        bounds, p, np.array(policy.factor_bp, np.int64), policy.free_monthly,
         policy.unlock_hours * 3_600_000_000,
     )
     labels = np.array([month_label(span[0] + m) for m in range(n_months)], dtype=object)

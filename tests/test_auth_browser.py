@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 import duckdb
 import pytest
+from playwright.sync_api import expect
 
 from tests.auth_fixtures import ADMIN_PASSWORD, TEAM_PASSWORD, write_password_secrets
 from tests.browser import chromium_page, screenshot, streamlit_server, wait_for_app
@@ -89,11 +90,17 @@ def open_form(page: object, url: str) -> None:
     page.get_by_role("textbox", name="Password").wait_for(timeout=30_000)
 
 
-def sign_in(page: object, password: str, name: str = "tester") -> None:
+def sign_in(page: object, password: str, name: str = "tester", *, ok: bool = True) -> None:
+    """Submit the form, then wait for its outcome: the sidebar of a signed-in session, or
+    an alert under the form (a busy machine can take seconds to rerun)."""
     page.get_by_role("textbox", name="Your name").fill(name)
     page.get_by_role("textbox", name="Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_timeout(300)
+    if ok:
+        expect(page.locator('[data-testid="stSidebar"]')).to_contain_text("Signed in as",
+                                                                           timeout=180_000)
+    else:
+        expect(page.locator('[data-testid="stAlert"]')).to_be_visible(timeout=180_000)
     wait_for_app(page, timeout_s=180)
 
 
@@ -145,7 +152,7 @@ def test_a_direct_page_url_before_sign_in_shows_only_the_form(app: App, browser_
 def test_a_wrong_password_is_refused(app: App, browser_page) -> None:
     page, _ = browser_page
     open_form(page, app.url)
-    sign_in(page, "not-the-password")
+    sign_in(page, "not-the-password", ok=False)
     screenshot(page, "auth-wrong-password")
     assert "Wrong password." in page.locator('[data-testid="stAlert"]').inner_text()
     assert_only_the_form(page)
@@ -160,7 +167,7 @@ def test_the_right_password_shows_the_daily_page(app: App, browser_page) -> None
     assert page.locator('[data-testid="stMetric"]').count() > 0  # the Daily cards
     active = page.locator('[data-testid="stSidebarNav"] a[aria-current="page"]')
     assert active.inner_text().strip().endswith("Daily")
-    assert "Signed in as Ana" in page.locator('[data-testid="stSidebar"]').inner_text()
+    expect(page.locator('[data-testid="stSidebar"]')).to_contain_text("Signed in as Ana")
 
 
 def test_a_direct_users_url_leads_to_users_after_sign_in(app: App, browser_page) -> None:
@@ -227,8 +234,9 @@ def _phones_ending(app: App, digits: str) -> int:
     return sum(1 for p in app.phones if p.startswith("+") and p.endswith(digits))
 
 
-def _search(page: object, text: str) -> str:
-    """Type `text` as a person would (the box keeps at most 15 characters); the page text."""
+def _search(page: object, text: str, shows: str) -> str:
+    """Type `text` as a person would (the box keeps at most 15 characters), wait until the
+    page shows `shows`; returns the page's text."""
     box = page.locator('[data-testid="stMain"] [data-testid="stTextInput"] input').first
     assert box.count() == 1, "the Users page has no search box"
     box.click()
@@ -236,7 +244,7 @@ def _search(page: object, text: str) -> str:
     box.press("Delete")
     page.keyboard.type(text)
     box.press("Enter")
-    page.wait_for_timeout(300)
+    expect(page.locator('[data-testid="stMain"]')).to_contain_text(shows, timeout=180_000)
     wait_for_app(page)
     assert page.locator('[data-testid="stException"]').count() == 0
     return page.locator('[data-testid="stMain"]').inner_text()
@@ -253,15 +261,15 @@ def test_injection_in_the_user_search_finds_nothing_and_changes_nothing(app: App
     sign_in(page, TEAM_PASSWORD)
     go_to(page, "Users")
 
-    text = _search(page, INJECTIONS[0])
-    screenshot(page, "auth-injection-search-or")
     expected = _phones_ending(app, "11")
-    assert 0 < expected < 400 and f"User ({expected:,} found" in text
+    assert 0 < expected < 400
+    _search(page, INJECTIONS[0], shows=f"User ({expected:,} found")
+    screenshot(page, "auth-injection-search-or")
     assert page.get_by_role("button", name="Reveal full number").count() == 0  # not an admin
 
-    text = _search(page, INJECTIONS[1])
+    text = _search(page, INJECTIONS[1], shows="at least the last two digits")
     screenshot(page, "auth-injection-search-drop")
-    assert "found" not in text and "at least the last two digits" in text
+    assert "found" not in text
 
     sent = b"".join(f if isinstance(f, bytes) else f.encode() for f in frames)
     assert app.leaks(page.content()) == [] and app.leaks(sent) == []
@@ -294,15 +302,15 @@ def test_an_admin_reveal_shows_the_number_and_logs_who_when_and_which_user(
     target = next(p for p in app.phones if p.startswith("+"))
     open_form(page, app.url)
     sign_in(page, ADMIN_PASSWORD, name="Boss")
-    assert "(admin)" in page.locator('[data-testid="stSidebar"]').inner_text()
+    expect(page.locator('[data-testid="stSidebar"]')).to_contain_text("Signed in as Boss (admin)")
     go_to(page, "Users")
-    _search(page, target[-8:])
-    assert app.leaks(page.locator('[data-testid="stMain"]').inner_text()) == []  # not yet
+    text = _search(page, target[-8:], shows="User (1 found")
+    assert app.leaks(text) == []  # not before the reveal
     page.get_by_role("button", name="Reveal full number").click()
-    page.wait_for_timeout(300)
+    expect(page.locator('[data-testid="stMain"]')).to_contain_text(f"Full number: {target}",
+                                                                   timeout=180_000)
     wait_for_app(page)
     screenshot(page, "auth-admin-reveal")
-    assert f"Full number: {target}" in page.locator('[data-testid="stMain"]').inner_text()
     lines = [ln for ln in app.audit_log.read_text().splitlines() if 'who="Boss"' in ln]
     assert len(lines) == 1
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ reveal who=\"Boss\" "

@@ -99,11 +99,24 @@ def data_version(path: Path) -> tuple[int, int] | None:
 
 
 def connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:
-    """A read-only connection for queries, in UTC so TIMESTAMP arithmetic is plain."""
+    """A read-only connection to the file as published now, in UTC.
+
+    DuckDB reuses an open database by path within a process, so after a load has
+    replaced the file a plain `connect(path)` could hand back the old version. A
+    fresh in-memory instance that ATTACHes the file always opens what is there now.
+    """
     path = Path(path)
     if not path.exists():
         msg = f"no database at {path}: run `make run` or `python -m loaders demo`"
         raise FileNotFoundError(msg)
-    con = duckdb.connect(str(path), read_only=True)
+    con = duckdb.connect(":memory:")
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("ATTACH ? AS profit (READ_ONLY)", [str(path)])
+    # Cursors start in the in-memory catalog (USE does not carry to them): a view per
+    # table makes every query's plain table names read the attached file.
+    tables = con.execute("SELECT table_name FROM duckdb_tables() "
+                         "WHERE database_name = 'profit' AND schema_name = 'main'").fetchall()
+    for (name,) in tables:
+        quoted = '"' + name.replace('"', '""') + '"'
+        con.execute(f"CREATE VIEW {quoted} AS SELECT * FROM profit.main.{quoted}")
     return con

@@ -7,8 +7,11 @@ import streamlit as st
 
 from dashboard import data, ui
 from dashboard.privacy import mask_raw_record
+from dashboard.sources import render_sources
 
 st.title("Data")
+if data.current_version() is None:  # nothing loaded yet: offer the configured sources
+    render_sources()
 ui.require_data()
 
 fresh = data.query("data_freshness").iloc[0]
@@ -41,9 +44,4 @@ else:
     rejected["raw_record"] = rejected["raw_record"].map(mask_raw_record)
     st.dataframe(rejected, hide_index=True, width="stretch")
 
-try:
-    from dashboard.sources import render_sources
-except ImportError:  # the sources panel arrives with the real-sources loaders
-    render_sources = None
-if render_sources is not None:
-    render_sources()
+render_sources()

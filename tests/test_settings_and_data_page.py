@@ -63,3 +63,23 @@ def test_data_page_shows_rows_loads_and_refused_rows(tmp_path: Path,
     assert rejected["reason"].tolist() == ["negative cost: -1"]
     assert "+15551230003" not in rejected["raw_record"].iloc[0]  # masked
     assert "…0003" in rejected["raw_record"].iloc[0]
+
+
+def test_the_app_sees_a_new_load_without_a_restart(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    first = tmp_path / "a.csv"
+    first.write_text("event_id,user_id,ts,action,cost_usd,counted\n"
+                     "e1,+15551230001,2026-03-01T09:00:00,meal_plan,0.08,true\n")
+    second = tmp_path / "b.csv"
+    second.write_text("event_id,user_id,ts,action,cost_usd,counted\n"
+                      "e2,+15551230002,2026-03-01T10:00:00,meal_plan,0.08,true\n"
+                      "e3,+15551230002,2026-03-01T11:00:00,meal_plan,0.08,true\n")
+    db = tmp_path / "p.duckdb"
+    load_files(db, {"cost_events": [str(first)]})
+    monkeypatch.setenv("PROFIT_DB", str(db))
+    monkeypatch.setenv("PROFIT_SECRETS", str(tmp_path / "none.toml"))
+    at = AppTest.from_file(str(ROOT / "pages" / "data.py"), default_timeout=30).run()
+    assert {m.label: m.value for m in at.metric}["cost_events"] == "1 rows"
+    load_files(db, {"cost_events": [str(second)]})  # publishes a new file
+    at.run()
+    assert {m.label: m.value for m in at.metric}["cost_events"] == "3 rows"

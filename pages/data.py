@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.express as px
 import streamlit as st
 
-from dashboard import data, ui
+from dashboard import data, secrecy, settings, ui
 from dashboard.privacy import mask_raw_record
 from dashboard.sources import render_sources
 
@@ -29,6 +29,8 @@ for col, row in zip(cols, tables.itertuples(), strict=True):
 
 st.subheader("Load log")
 log = data.query("load_log", limit=200)
+hidden = secrecy.secret_values(settings.secrets())  # an error may quote a URL or a key
+log["error"] = [secrecy.redact(e, hidden) if isinstance(e, str) else e for e in log["error"]]
 st.dataframe(log, hide_index=True, width="stretch")
 
 st.subheader("Rejected rows")

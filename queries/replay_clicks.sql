@@ -6,4 +6,3 @@ FROM affiliate_events
 WHERE kind = 'click'
   AND ts >= $start
   AND ts < $end
-ORDER BY user_id, ts, event_id

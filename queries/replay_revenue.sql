@@ -8,4 +8,3 @@ SELECT event_id,
 FROM revenue_events
 WHERE ts >= $start
   AND ts < $end
-ORDER BY user_id, ts, event_id

@@ -87,6 +87,9 @@ def week_picker(weeks: list[str], *, default: str | None = None, label: str = "I
 
     options = list(weeks)
     wanted = query_param("week")
+    focus = st.session_state.get(FOCUS_KEY)
+    if not wanted and isinstance(focus, date):  # the period another page last focused
+        wanted = kpis.period_name("week", focus)
     if wanted and wanted not in options:
         try:
             wanted = kpis.make_period("week", wanted).name
@@ -102,6 +105,7 @@ def week_picker(weeks: list[str], *, default: str | None = None, label: str = "I
     week = st.selectbox(label, options, index=index,
                         format_func=lambda w: kpis.make_period("week", w).label)
     set_query_param("week", week)
+    st.session_state[FOCUS_KEY] = kpis.parse_period("week", week)[1]
     return week
 
 

@@ -133,3 +133,13 @@ def test_a_day_picked_on_daily_carries_to_the_monthly_page(app, con):
     app.switch_page("../pages/monthly.py").run()
     assert app.selectbox[0].value == "2026-02"
     assert shown(app)["Revenue"] == ui.money(K.kpis(con, "month", "2026-02")["revenue_usd"])
+
+
+def test_a_day_picked_on_daily_carries_to_the_weekly_page_and_back(app, con):
+    app.run()
+    app.date_input[0].set_value(date(2026, 2, 12)).run()  # a Thursday of 2026-W07
+    app.switch_page("../pages/weekly.py").run()
+    assert app.selectbox[0].value == "2026-W07"
+    app.switch_page("../pages/monthly.py").run()
+    # the week hands over its Sunday, 2026-02-15, so Monthly shows February
+    assert app.selectbox[0].value == "2026-02"

@@ -240,23 +240,35 @@ def who_changes(base: pd.DataFrame, cand: pd.DataFrame, limit: int = 25) -> pd.D
     profit_change (Decimal USD). Only rows where something changed.
     """
     keys = ["user_id", "month"]
-    merged = base[keys + ["level", "profit"]].merge(
-        cand[keys + ["level", "profit"]], on=keys, how="outer", suffixes=("_before", "_after"))
-    for side in ("before", "after"):
-        merged[f"profit_{side}"] = merged[f"profit_{side}"].fillna(0).astype(np.int64)
-        merged[f"level_{side}"] = merged[f"level_{side}"].fillna(Level.NORMAL.value)
-    rank = {lv.value: lv.rank for lv in LEVELS}
-    shift = merged["level_after"].map(rank) - merged["level_before"].map(rank)
-    delta = merged["profit_after"] - merged["profit_before"]
-    merged = merged.assign(_shift=shift.abs(), _delta=delta.abs(), profit_change=delta)
-    moved = merged[(merged["_shift"] > 0) | (merged["_delta"] != 0)]
-    top = moved.sort_values(["_shift", "_delta", "user_id", "month"],
-                            ascending=[False, False, True, True], kind="stable").head(limit)
-    out = top[keys + ["level_before", "level_after", "profit_before", "profit_after",
-                      "profit_change"]].reset_index(drop=True)
-    for col in ("profit_before", "profit_after", "profit_change"):
-        out[col] = [usd(int(v)) for v in out[col]]
-    return out
+    cols = keys + ["level", "profit"]
+    aligned = len(base) == len(cand) and all(
+        np.array_equal(base[k].to_numpy(), cand[k].to_numpy()) for k in keys)
+    if aligned:  # replays of one history have the same user-months, in the same order
+        b, c = base[cols].reset_index(drop=True), cand[cols].reset_index(drop=True)
+    else:
+        merged = base[cols].merge(cand[cols], on=keys, how="outer", suffixes=("_b", "_a"))
+        merged = merged.sort_values(keys, kind="stable").reset_index(drop=True)
+        fill = {"level": Level.NORMAL.value, "profit": 0}
+        b = pd.DataFrame({**{k: merged[k] for k in keys},
+                          **{f: merged[f"{f}_b"].fillna(v) for f, v in fill.items()}})
+        c = pd.DataFrame({**{k: merged[k] for k in keys},
+                          **{f: merged[f"{f}_a"].fillna(v) for f, v in fill.items()}})
+    names = [lv.value for lv in LEVELS]
+    rank_b = pd.Categorical(b["level"], categories=names).codes.astype(np.int64)
+    rank_a = pd.Categorical(c["level"], categories=names).codes.astype(np.int64)
+    profit_b = b["profit"].to_numpy(dtype=np.int64)
+    profit_a = c["profit"].to_numpy(dtype=np.int64)
+    shift, delta = np.abs(rank_a - rank_b), profit_a - profit_b
+    moved = np.flatnonzero((shift > 0) | (delta != 0))
+    # Largest shift, then largest |change|, then (user, month) order (the rows' order).
+    top = moved[np.lexsort((moved, -np.abs(delta[moved]), -shift[moved]))][:limit]
+    return pd.DataFrame({
+        "user_id": b["user_id"].to_numpy()[top], "month": b["month"].to_numpy()[top],
+        "level_before": b["level"].to_numpy()[top], "level_after": c["level"].to_numpy()[top],
+        "profit_before": [usd(int(v)) for v in profit_b[top]],
+        "profit_after": [usd(int(v)) for v in profit_a[top]],
+        "profit_change": [usd(int(v)) for v in delta[top]],
+    })
 
 
 # -- the sensitivity sweep -------------------------------------------------------------------

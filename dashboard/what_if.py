@@ -161,7 +161,7 @@ def choose_start() -> tuple[Policy, str]:
         choice = st.radio("Start from", options, format_func=START_LABELS.get, key="wi_start",
                           label_visibility="collapsed")
         st.file_uploader("Upload a policy (TOML)", type=["toml"], key="wi_upload_file",
-                         on_change=_on_upload,
+                         on_change=_on_upload, max_upload_size=1,  # MB; 64 KB checked after
                          help="A policy file as `python -m enforcement` reads it. A file that "
                               "is too large or not a valid policy changes nothing.")
         with st.expander("…or paste a policy"):
@@ -590,6 +590,9 @@ def keep_panel(start: Policy, edited: Policy, params: dict[str, str]) -> None:
                            file_name=f"{edited.name}-edited.toml", mime="application/toml",
                            key="wi_download", icon="⬇️", type="primary")
         st.caption("Share this edit: the address bar carries it. Link:")
+        if st.session_state.get("wi_start") == START_UPLOAD:
+            st.caption(":orange[An uploaded start cannot travel in a link: the link starts "
+                       "from the seed policy. Share the downloaded file instead.]")
         st.code("?" + urlencode(params), language=None, wrap_lines=True)
         with st.expander("The file"):
             st.code(toml, language="toml")

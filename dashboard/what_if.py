@@ -385,7 +385,8 @@ def show_results(base: ReplayResult, cand: ReplayResult, base_recorded: bool,
         with cols[n % 5]:
             ui.kpi_card(card, _fmt(r.kind, r.candidate),
                         delta=None if r.change is None else _fmt(r.kind, r.change, signed=True),
-                        delta_color="inverse" if label in LOWER_IS_BETTER else "normal",
+                        delta_color="off" if not r.change else
+                        "inverse" if label in LOWER_IS_BETTER else "normal",
                         help=f"{label}. Baseline: {_fmt(r.kind, r.baseline)}; the arrow is "
                              "the change under the edited policy.")
     with st.expander("Every figure, side by side", expanded=False):

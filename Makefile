@@ -31,7 +31,7 @@ run: $(VENV)/.runtime $(DB)
 
 test: $(VENV)/.testdeps
 	$(PY) -m ruff check .
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --durations=15
 
 bench: $(VENV)/.testdeps
 	$(PY) -m tests.bench --users $(BENCH_USERS)

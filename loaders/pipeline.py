@@ -177,6 +177,7 @@ def _stage(con: duckdb.DuckDBPyConnection, chunk: Chunk, load_id: int, source: s
 
 
 def _create_stages(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(_sql("macros"))
     for table, cols in STAGE_COLUMNS.items():
         col_sql = ", ".join(f"{c} VARCHAR" for c in (*cols, "_raw"))
         con.execute(f"CREATE OR REPLACE TEMP TABLE _stage_{table} ({col_sql})")

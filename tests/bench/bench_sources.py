@@ -40,6 +40,7 @@ from tests.sources_fixtures import (
     moto_server,
     postgres_server,
     put_items,
+    reset_moto,
 )
 
 # moto's server scans at a few hundred items/s (measured: 3,000 items in ~25 s), so the
@@ -228,6 +229,7 @@ def bench_dynamodb(users: int, db: pathlib.Path, work: pathlib.Path) -> dict:
     limit = min(users, DDB_USERS)
     items = _items(db, limit)
     with moto_server() as url, _aws_env():
+        reset_moto(url)  # moto keeps its tables per process: a second size starts clean
         client = ddb_client(url)
         tables = create_original_tables(client, "bench")
         with ThreadPoolExecutor(4) as pool:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import streamlit as st
 
@@ -190,3 +192,38 @@ def change(current: Decimal | float | int | None, previous: Decimal | float | in
     if kind == "pct":
         return f"{sign}{abs(diff):.1f} pts"
     return f"{sign}{abs(diff):,.0f}"
+
+
+@dataclass(frozen=True)
+class PeriodView:
+    """What a period page starts from: the picked period, its figures and the one before."""
+
+    tz: str
+    policy: str
+    first: date
+    last: date
+    period: str
+    previous: str
+    now: dict[str, Any]
+    before: dict[str, Any]
+
+
+def period_page(title: str, grain: str) -> PeriodView:
+    """The top of a period page: data check, title, period picker and both periods' KPIs."""
+    from queries import kpis as K
+
+    require_data()
+    tz = settings.timezone()
+    policy = str(settings.policy_path())
+    span = data.cached(K.data_span)(tz=tz)
+    st.title(title)
+    if span is None:
+        st.info("The database holds no cost or revenue event yet.")
+        st.stop()
+    first, last = span
+    period = period_picker(grain, first, last)
+    previous = K.previous_period(grain, period)
+    kpis = data.cached(K.kpis)
+    return PeriodView(tz, policy, first, last, period, previous,
+                      kpis(grain=grain, period=period, tz=tz, policy=policy),
+                      kpis(grain=grain, period=previous, tz=tz, policy=policy))

@@ -7,26 +7,14 @@ from datetime import date, timedelta
 
 import streamlit as st
 
-from dashboard import data, kpi_charts, privacy, settings, targets, ui
+from dashboard import data, kpi_charts, privacy, targets, ui
 from queries import kpis as K
 
 TREND_DAYS = 90
 
-ui.require_data()
-tz = settings.timezone()
-policy = str(settings.policy_path())
-kpis = data.cached(K.kpis)
-span = data.cached(K.data_span)(tz=tz)
-
-st.title("Daily")
-if span is None:
-    st.info("The database holds no cost or revenue event yet.")
-    st.stop()
-first, last = span
-day = ui.period_picker("day", first, last)
-previous = K.previous_period("day", day)
-k = kpis(grain="day", period=day, tz=tz, policy=policy)
-p = kpis(grain="day", period=previous, tz=tz, policy=policy)
+view = ui.period_page("Daily", "day")
+tz, policy, first, day, previous = view.tz, view.policy, view.first, view.period, view.previous
+k, p = view.now, view.before
 # the users-at-target target rises with the business's age in months (95, 99, then 100%)
 at_target = targets.users_at_target(targets.month_number(K.period_name("month", first), day[:7]))
 st.caption(f"{k['label']} · reporting timezone {tz} · change against {previous}")

@@ -6,26 +6,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import data, kpi_charts, settings, targets, ui
+from dashboard import data, kpi_charts, targets, ui
 from enforcement.money import usd
 from enforcement.policy import load_policy
 from queries import kpis as K
 
-ui.require_data()
-tz = settings.timezone()
-policy = str(settings.policy_path())
-kpis = data.cached(K.kpis)
-span = data.cached(K.data_span)(tz=tz)
-
-st.title("Monthly")
-if span is None:
-    st.info("The database holds no cost or revenue event yet.")
-    st.stop()
-first, last = span
-month = ui.period_picker("month", first, last)
-previous = K.previous_period("month", month)
-k = kpis(grain="month", period=month, tz=tz, policy=policy)
-p = kpis(grain="month", period=previous, tz=tz, policy=policy)
+view = ui.period_page("Monthly", "month")
+tz, policy, first, last = view.tz, view.policy, view.first, view.last
+month, previous = view.period, view.previous
+k, p = view.now, view.before
 age = targets.month_number(K.period_name("month", first), month)
 st.caption(f"{k['label']} (month {age} of the business) · reporting timezone {tz} · "
            f"change against {previous}"

@@ -33,6 +33,15 @@ def current_version() -> tuple[int, int] | None:
     return data_version(settings.db_path())
 
 
+def _results_version() -> tuple[object, ...]:
+    """What a cached result depends on besides its parameters: the data and the policy file.
+
+    Figures such as users at target read the current policy by path, so an edited policy
+    file must not be answered from the cache.
+    """
+    return (current_version(), data_version(settings.policy_path()))
+
+
 def connection() -> duckdb.DuckDBPyConnection:
     """The read-only connection to the current version of the database."""
     version = current_version()
@@ -43,21 +52,21 @@ def connection() -> duckdb.DuckDBPyConnection:
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False, max_entries=512)
-def _cached_query(name: str, version: tuple[int, int], params: tuple[tuple[str, Any], ...]
+def _cached_query(name: str, version: tuple[object, ...], params: tuple[tuple[str, Any], ...]
                   ) -> pd.DataFrame:
     return queries.run(connection(), name, **dict(params))
 
 
 def query(name: str, **params: Any) -> pd.DataFrame:
     """Run `queries/<name>.sql` with bound parameters, cached until the data changes."""
-    return _cached_query(name, current_version(), tuple(sorted(params.items())))
+    return _cached_query(name, _results_version(), tuple(sorted(params.items())))
 
 
 _REGISTRY: dict[str, Callable[..., Any]] = {}
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False, max_entries=512)
-def _cached_call(key: str, version: tuple[int, int], params: tuple[tuple[str, Any], ...]) -> Any:
+def _cached_call(key: str, version: tuple[object, ...], params: tuple[tuple[str, Any], ...]) -> Any:
     return _REGISTRY[key](connection(), **dict(params))
 
 
@@ -72,6 +81,6 @@ def cached(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(func)
     def wrapper(**params: Any) -> Any:
-        return _cached_call(key, current_version(), tuple(sorted(params.items())))
+        return _cached_call(key, _results_version(), tuple(sorted(params.items())))
 
     return wrapper

@@ -36,7 +36,7 @@ def load_frames(con) -> tuple[pd.DataFrame, pd.DataFrame]:
     lines fit in memory (plain string columns do not, on 24 GB).
     """
     def frame(sql: str) -> pd.DataFrame:
-        table = con.execute(sql).to_arrow_table()
+        table = con.sql(sql).to_arrow_table()
         table = table.from_arrays(
             [c.dictionary_encode() if pa.types.is_string(c.type) or pa.types.is_large_string(
                 c.type) else c for c in table.columns], names=table.column_names)
@@ -63,17 +63,19 @@ def pandas_kpis(cost: pd.DataFrame, rev: pd.DataFrame, grain: str, period: str, 
     earlier = set(counted.loc[counted["ts"] < s, "user_id"]) | set(rev.loc[rev["ts"] < s,
                                                                            "user_id"])
     cost_m, rev_m = int(cp["cost_micro"].sum()), int(rp["amount_micro"].sum())
-    per_user_rev = rp.groupby("user_id")["amount_micro"].sum()
-    per_user_tok = rp[rp["stream"] == "tokens"].groupby("user_id")["amount_micro"].sum()
+    per_user_rev = rp.groupby("user_id", observed=True)["amount_micro"].sum()
+    tok = rp[rp["stream"] == "tokens"]
+    per_user_tok = tok.groupby("user_id", observed=True)["amount_micro"].sum()
     paying = int((per_user_rev.reindex(active).fillna(0) > 0).sum())
     buyers = int((per_user_tok.reindex(active).fillna(0) > 0).sum())
-    streams = rp.groupby("stream")["amount_micro"].sum()
+    streams = rp.groupby("stream", observed=True)["amount_micro"].sum()
 
     ms, me = K.mtd_bounds(p)
     ms, me = K.to_utc(ms), K.to_utc(me)
-    mc = counted[(counted["ts"] >= ms) & (counted["ts"] < me)].groupby("user_id")[
+    mc = counted[(counted["ts"] >= ms) & (counted["ts"] < me)].groupby("user_id", observed=True)[
         "cost_micro"].sum()
-    mr = rev[(rev["ts"] >= ms) & (rev["ts"] < me)].groupby("user_id")["amount_micro"].sum()
+    mtd_rev = rev[(rev["ts"] >= ms) & (rev["ts"] < me)]
+    mr = mtd_rev.groupby("user_id", observed=True)["amount_micro"].sum()
     mr = mr.reindex(mc.index).fillna(0).astype("int64")
     at_target = int(((mr - mc) >= policy.target).sum())
     levels = pd.Series([level_of(int(c), int(r), policy).value
@@ -85,9 +87,9 @@ def pandas_kpis(cost: pd.DataFrame, rev: pd.DataFrame, grain: str, period: str, 
         prev = set(counted.loc[(counted["ts"] >= ps) & (counted["ts"] < s), "user_id"])
         retention = K.ratio_pct(len(prev & set(active)), len(prev))
 
-    by_action = cp.groupby("action")["cost_micro"].sum()
-    by_cat = cp.assign(category=cp["category"].fillna("unknown")).groupby("category")[
-        "cost_micro"].sum()
+    by_action = cp.groupby("action", observed=True)["cost_micro"].sum()
+    category = cp["category"].astype(object).fillna("unknown")  # the period's rows only
+    by_cat = cp.assign(category=category).groupby("category")["cost_micro"].sum()
     n = len(active)
     return {
         "active_users": n,

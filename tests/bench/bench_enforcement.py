@@ -29,7 +29,7 @@ REPEAT = 3
 TARGET_S = 2.0
 
 
-def _span(db: pathlib.Path, tz: str) -> tuple[str, str]:
+def replay_span(db: pathlib.Path, tz: str) -> tuple[str, str]:
     """The months the database's counted requests cover, in the policy timezone."""
     con = duckdb.connect(str(db), read_only=True)
     try:
@@ -43,7 +43,7 @@ def _span(db: pathlib.Path, tz: str) -> tuple[str, str]:
 
 def run(users: int, db: pathlib.Path) -> list[dict]:
     policy = load_policy(POLICY)
-    start, end = _span(db, policy.timezone)
+    start, end = replay_span(db, policy.timezone)
 
     t0 = time.perf_counter()
     history = read_history(db, start, end, policy.timezone)

@@ -28,8 +28,9 @@ import pandas as pd
 from enforcement import whatif
 from enforcement.fast_replay import replay_fast
 from enforcement.policy import load_policy
-from enforcement.replay import History, month_label, month_of, replay_plain, to_us
+from enforcement.replay import History, replay_plain
 from queries.history import read_history
+from tests.bench.bench_enforcement import replay_span
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 POLICY = ROOT / "enforcement" / "policies" / "seed-default.toml"
@@ -38,17 +39,6 @@ EDITS = {"thresholds.free_tier": "0.25", "thresholds.warning": "1.25",
          "thresholds.restriction": "1.40", "thresholds.cutoff": "1.50"}
 SWEEP_KEY, SWEEP_STEPS, SWEEP_USERS = "thresholds.cutoff", 20, 10_000
 TARGET_S = 2.0
-
-
-def _span(db: pathlib.Path, tz: str) -> tuple[str, str]:
-    import duckdb
-
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        lo, hi = con.execute("SELECT min(ts), max(ts) FROM cost_events WHERE counted").fetchone()
-    finally:
-        con.close()
-    return month_label(month_of(to_us(lo), tz)), month_label(month_of(to_us(hi), tz))
 
 
 def first_users(history: History, n: int) -> History:
@@ -87,7 +77,7 @@ def panel(history: History, start, edited, first: str, last: str):
 def run(users: int, db: pathlib.Path) -> list[dict]:
     start = load_policy(POLICY)
     edited = start.with_changes(EDITS)
-    first, last = _span(db, start.timezone)
+    first, last = replay_span(db, start.timezone)
     replay_fast(History.from_rows(), start, first, last)  # numba loaded before any timing
 
     t0 = time.perf_counter()

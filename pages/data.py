@@ -23,7 +23,7 @@ tables = data.query("loaded_tables")
 cols = st.columns(len(tables))
 for col, row in zip(cols, tables.itertuples(), strict=True):
     with col:
-        ui.kpi_card(row.table_name, f"{row.rows:,} rows", help="rows in the table")
+        ui.kpi_card(f"{row.table_name} (rows)", f"{row.rows:,}", help="rows in the table")
         span = f"{row.first_ts} → {row.last_ts} UTC" if row.rows else "empty"
         st.caption(f"{row.users:,} users · {span}")
 

@@ -54,8 +54,8 @@ def test_data_page_shows_rows_loads_and_refused_rows(tmp_path: Path,
     at = AppTest.from_file(str(ROOT / "pages" / "data.py"), default_timeout=30).run()
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["cost_events"] == "2 rows"
-    assert metrics["revenue_events"] == "0 rows"
+    assert metrics["cost_events (rows)"] == "2"
+    assert metrics["revenue_events (rows)"] == "0"
     log = at.dataframe[0].value
     assert (log["rows_read"].iloc[0], log["rows_written"].iloc[0],
             log["rows_rejected"].iloc[0]) == (3, 2, 1)
@@ -79,7 +79,7 @@ def test_the_app_sees_a_new_load_without_a_restart(tmp_path: Path,
     monkeypatch.setenv("PROFIT_DB", str(db))
     monkeypatch.setenv("PROFIT_SECRETS", str(tmp_path / "none.toml"))
     at = AppTest.from_file(str(ROOT / "pages" / "data.py"), default_timeout=30).run()
-    assert {m.label: m.value for m in at.metric}["cost_events"] == "1 rows"
+    assert {m.label: m.value for m in at.metric}["cost_events (rows)"] == "1"
     load_files(db, {"cost_events": [str(second)]})  # publishes a new file
     at.run()
-    assert {m.label: m.value for m in at.metric}["cost_events"] == "3 rows"
+    assert {m.label: m.value for m in at.metric}["cost_events (rows)"] == "3"

@@ -70,14 +70,6 @@ def set_query_param(name: str, value: str) -> None:
         st.query_params[name] = value
 
 
-def day_from_params(default: date) -> date:
-    raw = query_param("day")
-    try:
-        return date.fromisoformat(raw) if raw else default
-    except ValueError:
-        return default
-
-
 def week_picker(weeks: list[str], *, default: str | None = None, label: str = "ISO week"
                 ) -> str | None:
     """An ISO-week picker carried in `st.query_params["week"]`, so a link keeps the week.

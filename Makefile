@@ -6,7 +6,7 @@ DB     ?= data/profit.duckdb
 PORT   ?= 8501
 BENCH_USERS ?= 10000,100000
 
-.PHONY: run test bench lint demo clean
+.PHONY: run test bench lint demo clean system-deps
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,10 @@ demo: $(VENV)/.runtime
 run: $(VENV)/.runtime $(DB)
 	PROFIT_DB=$(DB) $(PY) -m streamlit run dashboard/app.py --server.address localhost --server.port $(PORT)
 
-test: $(VENV)/.testdeps
+system-deps:
+	bash .ci/system-deps
+
+test: system-deps $(VENV)/.testdeps
 	$(PY) -m ruff check .
 	$(PY) -m pytest -n 2 --durations=15
 

@@ -115,9 +115,13 @@ def _parse(line: str) -> object:
 
 
 def _is_dynamodb(record: object) -> bool:
-    return isinstance(record, dict) and (
-        "Item" in record or dynamo_items.table_of(dynamo_items.plain_item(record)) is not None
-        and "event_id" not in record)
+    """An export line (`{"Item": ...}`) or an original item; contract rows carry `event_id`."""
+    if not isinstance(record, dict):
+        return False
+    if "Item" in record:
+        return True
+    return "event_id" not in record and (
+        dynamo_items.table_of(dynamo_items.plain_item(record)) is not None)
 
 
 def file_chunks(name: str, table: str, fmt: str) -> Iterator[Chunk]:

@@ -20,7 +20,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from loaders.publish import new_version
+from loaders.publish import connect_read_only, new_version
 
 SQL_DIR = Path(__file__).with_name("sql")
 
@@ -328,7 +328,7 @@ def last_watermark(db: Path, source: str) -> str | None:
     db = Path(db)
     if not db.exists():
         return None
-    con = duckdb.connect(str(db), read_only=True)
+    con = connect_read_only(db)
     try:
         tables = {r[0] for r in con.execute("SHOW TABLES").fetchall()}
         if "load_log" not in tables:

@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 
 from enforcement.replay import History, from_us, month_range_us
+from loaders.publish import connect_read_only
 from queries import run
 
 
@@ -25,8 +26,7 @@ def read_history(db: Path | str | duckdb.DuckDBPyConnection, start: str, end: st
                  tz: str) -> History:
     """Counted requests, revenue and affiliate clicks of months `start`..`end` (YYYY-MM)."""
     lo, hi = month_bounds(start, end, tz)
-    con = db if isinstance(db, duckdb.DuckDBPyConnection) else duckdb.connect(
-        str(db), read_only=True)
+    con = db if isinstance(db, duckdb.DuckDBPyConnection) else connect_read_only(Path(db))
     try:
         frames = [run(con, name, start=lo, end=hi)
                   for name in ("replay_requests", "replay_revenue", "replay_clicks")]

@@ -9,7 +9,8 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import data, settings
+from core import settings
+from dashboard import data
 
 
 def sidebar_footer() -> None:

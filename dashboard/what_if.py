@@ -21,8 +21,9 @@ import streamlit as st
 import tomli_w
 from plotly.subplots import make_subplots
 
-from dashboard import data, settings, ui
-from dashboard.privacy import mask_phone
+from core import settings
+from core.privacy import mask_phone
+from dashboard import data, ui
 from enforcement import whatif
 from enforcement.decide import decide
 from enforcement.levels import LEVELS

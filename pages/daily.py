@@ -7,7 +7,8 @@ from datetime import date, timedelta
 
 import streamlit as st
 
-from dashboard import data, kpi_charts, privacy, targets, ui
+from core import privacy, targets
+from dashboard import data, kpi_charts, ui
 from queries import kpis as K
 
 TREND_DAYS = 90

@@ -1,12 +1,13 @@
 """Monthly: the business against its targets, the revenue mix, retention cohorts, the spread of
 profit per user and usage segments. Every number comes from queries.kpis; every target from
-dashboard.targets."""
+core.targets."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import data, kpi_charts, targets, ui
+from core import targets
+from dashboard import data, kpi_charts, ui
 from enforcement.money import usd
 from enforcement.policy import load_policy
 from queries import kpis as K

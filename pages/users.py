@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import auth, data, report, settings, ui
+from core import settings
+from core.privacy import mask_phone
+from dashboard import auth, data, ui
 from dashboard import user_charts as charts
-from dashboard.privacy import mask_phone
 from enforcement.policy import load_policy
 from queries import kpis, users
+from report import weekly as report
 
 EVENT_COLUMNS = (
     ("ts_local", "Time (local)", report.WHEN), ("kind", "Kind", report.TEXT),

@@ -1,6 +1,6 @@
 """Weekly: the week against the week before, who makes and loses money, and the report files.
 
-Everything shown comes from `dashboard.report.build_weekly` (the query layer), the same
+Everything shown comes from `report.weekly.build_weekly` (the query layer), the same
 object the weekly report command renders, so the page and the files agree to the cent.
 """
 
@@ -12,11 +12,13 @@ from collections.abc import Sequence
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, report, settings, ui
-from dashboard import weekly_charts as charts
+from core import settings
+from dashboard import data, ui
 from enforcement.levels import LEVELS
 from enforcement.policy import load_policy
 from queries import weekly
+from report import charts
+from report import weekly as report
 
 
 def table(df: pd.DataFrame, columns: Sequence[tuple[str, str, str]]) -> None:

@@ -194,7 +194,7 @@ def resolve_policy(policy: Policy | str | Path | None) -> Policy:
     if isinstance(policy, Policy):
         return policy
     if policy is None:
-        from dashboard import settings  # plain Python: the one lookup of the policy path
+        from core import settings  # plain Python: the one lookup of the policy path
         policy = settings.policy_path()
     return load_policy(policy)
 

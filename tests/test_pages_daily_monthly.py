@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import targets, ui
+from core import targets
+from dashboard import ui
 from loaders.publish import connect_read_only
 from queries import kpis as K
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import report
 from enforcement.policy import load_policy
 from loaders.publish import connect_read_only
 from queries import kpis, users, weekly
+from report import weekly as report
 from tests import weekly_users_fixtures as fx
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,12 +18,12 @@ import openpyxl
 import pytest
 from bs4 import BeautifulSoup
 
-from dashboard import report
-from dashboard.privacy import mask_phone
+from core.privacy import mask_phone
 from enforcement.money import to_micro
 from enforcement.policy import load_policy
 from loaders.publish import connect_read_only
 from queries import kpis, weekly
+from report import weekly as report
 from tests import weekly_users_fixtures as fx
 
 ROOT = Path(__file__).resolve().parent.parent

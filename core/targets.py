@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from dashboard import settings
+from core import settings
 
 AT_LEAST, AT_MOST = ">=", "<="
 

@@ -9,6 +9,7 @@ says. Every file is checked to exist before anything is written.
 from __future__ import annotations
 
 import argparse
+import csv
 import gzip
 import io
 import itertools
@@ -19,7 +20,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -30,6 +30,8 @@ from loaders.progress import terminal_progress
 COMMAND = "files"
 HELP = "load contract files (CSV, Parquet, JSON Lines) or DynamoDB-JSON exports"
 CHUNK_ROWS = 50_000
+BOM = b"\xef\xbb\xbf"
+MAX_EVIDENCE = 10_000  # characters of a refused line kept as its raw record
 FLAGS = {"costs": "cost_events", "revenue": "revenue_events", "tokens": "token_balances",
          "affiliate": "affiliate_events"}
 
@@ -71,19 +73,158 @@ def open_binary(name: str) -> IO[bytes]:
     return open(name, "rb")
 
 
-def _text_stream(name: str, gz: bool) -> IO[str]:
+def _binary_stream(name: str, gz: bool) -> IO[bytes]:
     raw = open_binary(name)
-    return io.TextIOWrapper(gzip.GzipFile(fileobj=raw) if gz else raw, encoding="utf-8")
+    return gzip.GzipFile(fileobj=raw) if gz else raw  # type: ignore[return-value]
 
 
-def _csv_frames(name: str, gz: bool) -> Iterator[pd.DataFrame]:
-    # Every value as text: money must never pass through float.
-    with _text_stream(name, gz) as fh:
+def _lines(name: str, gz: bool) -> Iterator[tuple[int, bytes]]:
+    """(line number, bytes) of each physical line, the first one's BOM dropped.
+
+    Lines are read as bytes and decoded one by one, so one byte that is not UTF-8
+    costs its own line only.
+    """
+    with _binary_stream(name, gz) as fh:
+        for n, line in enumerate(fh, 1):
+            yield n, line.removeprefix(BOM) if n == 1 else line
+
+
+def _decode(n: int, raw: bytes) -> tuple[str, str | None]:
+    """A line as text, and the reason it is refused when it is not UTF-8."""
+    try:
+        return raw.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        text = raw.decode("utf-8", "backslashreplace")
+        return text, (f"not UTF-8 text: line {n}, byte 0x{raw[exc.start]:02x} "
+                      f"at column {exc.start + 1}")
+
+
+def _evidence(raw: str) -> str:
+    """A refused line as it came, without its line ending (bounded: it is evidence)."""
+    return raw.rstrip("\r\n")[:MAX_EVIDENCE]
+
+
+class _Feed:
+    """Physical lines for `csv.reader`, remembering which ones each record took."""
+
+    def __init__(self, lines: Iterator[tuple[int, bytes]]) -> None:
+        self.lines = lines
+        self.taken: list[tuple[int, bytes]] = []
+
+    def __iter__(self) -> _Feed:
+        return self
+
+    def __next__(self) -> str:
+        n, raw = next(self.lines)
+        self.taken.append((n, raw))
+        return raw.decode("utf-8", "surrogateescape")
+
+    def take(self) -> list[tuple[int, bytes]]:
+        taken, self.taken = self.taken, []
+        return taken
+
+
+def _csv_records(lines: Iterator[tuple[int, bytes]], width: list[int]
+                 ) -> Iterator[tuple[int, str, list[str] | None, str | None]]:
+    """(first line, raw text, fields or None, reason) per CSV record, the header first.
+
+    `width` holds the header's field count once the caller has read it. A record that
+    spans lines (a quoted newline) and then has another width is read again line by
+    line, so one stray quote costs its own line, not the rest of the file.
+    """
+    feed = _Feed(lines)
+    while True:
+        reader = csv.reader(feed)
         try:
-            yield from pd.read_csv(fh, dtype=str, keep_default_na=False, na_values=[""],
-                                   chunksize=CHUNK_ROWS)
-        except pd.errors.EmptyDataError:
+            for fields in reader:
+                taken = feed.take()
+                if len(taken) > 1 and width and len(fields) != width[0]:
+                    for n, raw in taken:
+                        yield from _one_line(n, raw)
+                    continue
+                yield from _checked(taken, fields)
             return
+        except csv.Error as exc:  # e.g. a field past csv's size limit: that record only
+            for n, raw in feed.take():
+                text, bad = _decode(n, raw)
+                yield n, text, None, bad or f"not a CSV record: line {n}: {exc}"
+
+
+def _one_line(n: int, raw: bytes) -> Iterator[tuple[int, str, list[str] | None, str | None]]:
+    try:
+        fields = next(csv.reader([raw.decode("utf-8", "surrogateescape")]), [])
+    except csv.Error as exc:
+        text, bad = _decode(n, raw)
+        yield n, text, None, bad or f"not a CSV record: line {n}: {exc}"
+        return
+    yield from _checked([(n, raw)], fields)
+
+
+def _checked(taken: list[tuple[int, bytes]], fields: list[str]
+             ) -> Iterator[tuple[int, str, list[str] | None, str | None]]:
+    n = taken[0][0] if taken else 0
+    decoded = [_decode(m, raw) for m, raw in taken]
+    text = "".join(t for t, _ in decoded)
+    bad = next((reason for _, reason in decoded if reason), None)
+    if not fields and not text.strip():
+        return  # a blank line
+    yield n, text, None if bad else fields, bad
+
+
+def _csv_chunks(name: str, gz: bool, table: str) -> Iterator[Chunk]:
+    """A CSV file's records in chunks: every value as text (money never passes a float)."""
+    width: list[int] = []
+    header: list[str] | None = None
+    duplicate: str | None = None
+    columns: dict[str, list[str | None]] = {}
+    rejects: list[tuple[str, str, str]] = []
+    count = 0
+    for n, text, fields, reason in _csv_records(_lines(name, gz), width):
+        if header is None:
+            if reason:
+                raise LoadError(f"{name}: the header (line {n}) cannot be read: {reason}")
+            header = [f.strip() for f in fields or []]
+            seen = [h for i, h in enumerate(header) if h in header[:i]]
+            duplicate = seen[0] if seen else None
+            columns = {h: [] for h in dict.fromkeys(header)}
+            columns["_raw"] = []
+            width.append(len(header))
+            continue
+        count += 1
+        if reason is None and duplicate is not None:
+            reason = f"duplicate column in the header: {duplicate} (line 1 of {Path(name).name})"
+        elif reason is None and len(fields or []) != len(header):
+            reason = (f"wrong number of fields: line {n} has {len(fields or [])}, "
+                      f"the header has {len(header)}")
+        if reason:
+            rejects.append((table, _evidence(text), reason))
+        else:
+            for h, value in zip(header, fields or [], strict=True):
+                columns[h].append(_clean(value) if value != "" else None)
+            columns["_raw"].append(_evidence(text))
+        if count >= CHUNK_ROWS:
+            yield _csv_chunk(columns, rejects, table, count)
+            columns = {h: [] for h in columns}
+            rejects, count = [], 0
+    if count:
+        yield _csv_chunk(columns, rejects, table, count)
+
+
+def _csv_chunk(columns: dict[str, list[str | None]], rejects: list[tuple[str, str, str]],
+               table: str, count: int) -> Chunk:
+    frame = pa.table({h: pa.array(v, pa.string()) for h, v in columns.items()})
+    return Chunk(frames={table: frame}, rejects=list(rejects), rows_read=count)
+
+
+def _clean(value: str) -> str:
+    """Text Arrow can hold: a lone surrogate (from an escape) kept as its escape."""
+    if value.isascii():
+        return value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "backslashreplace").decode("ascii", "replace")
+    return value
 
 
 def _parquet_frames(name: str, gz: bool) -> Iterator[pa.Table]:
@@ -93,25 +234,56 @@ def _parquet_frames(name: str, gz: bool) -> Iterator[pa.Table]:
         yield pa.Table.from_batches([batch])
 
 
-def _json_lines(name: str, gz: bool) -> Iterator[tuple[int, str, object]]:
-    """(line number, text, parsed or an Exception) for each non-blank line."""
-    with _text_stream(name, gz) as fh:
-        head = fh.read(1)
-        if head == "[":  # a whole JSON array rather than lines
-            records = json.loads(head + fh.read(), parse_float=Decimal)
-            for i, rec in enumerate(records, 1):
-                yield i, json.dumps(rec, default=str), rec
+def _json_entries(name: str, gz: bool) -> Iterator[tuple[int, str, object]]:
+    """(line number, raw text, a dict or the reason it is refused) for each non-blank line.
+
+    A `.json` file holding one JSON array is read as that array's records (numbered
+    from 1); anything else, JSON Lines included, line by line, so one bad line (an
+    array, not JSON, not UTF-8) costs only itself.
+    """
+    lines = _lines(name, gz)
+    if not name.lower().removesuffix(".gz").endswith(".jsonl") and not name.lower(
+            ).removesuffix(".gz").endswith(".ndjson"):
+        first = next(lines, None)
+        if first is None:
             return
-        for i, line in enumerate(itertools.chain([head + fh.readline()], fh), 1):
-            if line.strip():
-                yield i, line, _parse(line)
+        if first[1].lstrip().startswith(b"["):
+            rest = list(lines)
+            body = first[1] + b"".join(raw for _, raw in rest)
+            try:
+                records = json.loads(body.decode("utf-8"), parse_float=Decimal,
+                                     parse_constant=str)
+            except (ValueError, RecursionError):
+                records = None
+            if isinstance(records, list):
+                for i, rec in enumerate(records, 1):
+                    text = json.dumps(rec, default=str)
+                    yield i, text, rec if isinstance(rec, dict) else (
+                        f"not a JSON object: record {i} of the array is {_json_kind(rec)}")
+                return
+            lines = iter([first, *rest])
+        else:
+            lines = itertools.chain([first], lines)
+    for n, raw in lines:
+        text, bad = _decode(n, raw)
+        if not text.strip():
+            continue
+        yield n, text, bad or _parse(n, text)
 
 
-def _parse(line: str) -> object:
+def _parse(n: int, line: str) -> object:
     try:
-        return json.loads(line, parse_float=Decimal)
+        rec = json.loads(line, parse_float=Decimal, parse_constant=str)
+    except RecursionError:
+        return f"not JSON: line {n} is nested too deeply"
     except ValueError as exc:
-        return exc
+        return f"not JSON: line {n}: {exc}"
+    return rec if isinstance(rec, dict) else f"not a JSON object: line {n} is {_json_kind(rec)}"
+
+
+def _json_kind(value: object) -> str:
+    return {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number")
 
 
 def _is_dynamodb(record: object) -> bool:
@@ -120,41 +292,48 @@ def _is_dynamodb(record: object) -> bool:
         return False
     if "Item" in record:
         return True
-    return "event_id" not in record and (
-        dynamo_items.table_of(dynamo_items.plain_item(record)) is not None)
+    try:
+        return "event_id" not in record and (
+            dynamo_items.table_of(dynamo_items.plain_item(record)) is not None)
+    except ValueError:
+        return False
 
 
 def file_chunks(name: str, table: str, fmt: str) -> Iterator[Chunk]:
     """The chunks of one file for the loading path."""
     kind, gz = _kind(name)
     if kind == "csv":
-        for frame in _csv_frames(name, gz):
-            yield Chunk(frames={table: frame}, rows_read=len(frame))
+        yield from _csv_chunks(name, gz, table)
         return
     if kind == "parquet":
         for batch in _parquet_frames(name, gz):
             yield Chunk(frames={table: batch}, rows_read=batch.num_rows)
         return
     batch: list[tuple[int, str, object]] = []
-    for entry in _json_lines(name, gz):
+    dynamo: bool | None = None if fmt == "auto" else fmt == "dynamodb-json"
+    for entry in _json_entries(name, gz):
+        if dynamo is None and isinstance(entry[2], dict):
+            dynamo = _is_dynamodb(entry[2])  # the file's first record decides its shape
         batch.append(entry)
         if len(batch) >= CHUNK_ROWS:
-            yield _json_chunk(batch, table, fmt)
+            yield _json_chunk(batch, table, bool(dynamo))
             batch = []
     if batch:
-        yield _json_chunk(batch, table, fmt)
+        yield _json_chunk(batch, table, bool(dynamo))
 
 
-def _json_chunk(batch: list[tuple[int, str, object]], table: str, fmt: str) -> Chunk:
-    good = [(n, text, rec) for n, text, rec in batch if isinstance(rec, dict)]
-    bad = [(table, text.strip()[:10_000],
-            f"line {n} is not a JSON object" + (f": {rec}" if isinstance(rec, Exception) else ""))
-           for n, text, rec in batch if not isinstance(rec, dict)]
-    dynamo = fmt == "dynamodb-json" or (fmt == "auto" and good and _is_dynamodb(good[0][2]))
+def _json_chunk(batch: list[tuple[int, str, object]], table: str, dynamo: bool) -> Chunk:
+    good = [(n, _evidence(text), rec) for n, text, rec in batch if isinstance(rec, dict)]
+    bad = [(table, _evidence(text), str(rec)) for n, text, rec in batch
+           if not isinstance(rec, dict)]
     if dynamo:
-        chunk = dynamo_items.items_to_chunk((rec for _, _, rec in good), expect=table)
+        chunk = dynamo_items.items_to_chunk([rec for _, _, rec in good], expect=table,
+                                            lines=[n for n, _, _ in good],
+                                            raws=[text for _, text, _ in good])
     else:
-        chunk = Chunk(frames={table: [rec for _, _, rec in good]}, rows_read=len(good))
+        # The raw record is the line as it came, whatever the row's fate.
+        chunk = Chunk(frames={table: [{**rec, "_raw": text} for _, text, rec in good]},
+                      rows_read=len(good))
     chunk.rejects.extend(bad)
     chunk.rows_read = (chunk.rows_read or 0) + len(bad)
     return chunk
@@ -191,9 +370,7 @@ def load_files(db: Path, files: dict[str, list[str]], *, fmt: str = "auto",
                     yield from file_chunks(name, table, fmt)
                 except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
                     raise LoadError(f"{name}: truncated or corrupt gzip ({exc})") from exc
-                except UnicodeDecodeError as exc:
-                    raise LoadError(f"{name}: not UTF-8 text ({exc})") from exc
-                except (pd.errors.ParserError, OSError, ValueError) as exc:
+                except (OSError, ValueError) as exc:
                     raise LoadError(f"{name}: cannot be read ({exc})") from exc
 
     return load(db, source, chunks(), progress=progress)

@@ -131,7 +131,7 @@ def _text(value: object) -> str | None:
     if value is None or (isinstance(value, float) and value != value):
         return None
     if isinstance(value, str):
-        return value
+        return value if value.isascii() else _utf8(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dict | list):
@@ -139,6 +139,15 @@ def _text(value: object) -> str | None:
     if isinstance(value, datetime):
         return value.isoformat()
     return str(value)
+
+
+def _utf8(text: str) -> str:
+    """Text Arrow can hold: a lone surrogate (a JSON `\\ud800` escape) kept as its escape."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("ascii")
+    return text
 
 
 def _to_string(col: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -164,8 +173,8 @@ def _stage(con: duckdb.DuckDBPyConnection, chunk: Chunk, load_id: int, source: s
         if missing:
             reason = f"unknown column set: missing {', '.join(missing)}"
             for raw in arrow.to_pylist():
-                raw.pop("_raw", None)
-                chunk.rejects.append((table, json.dumps(raw, default=str), reason))
+                kept = raw.pop("_raw", None)  # the record as it came, where the source has it
+                chunk.rejects.append((table, kept or json.dumps(raw, default=str), reason))
             continue
         con.register("_chunk", arrow)
         con.execute(f"INSERT INTO _stage_{table} SELECT * FROM _chunk")  # noqa: S608 (fixed names)

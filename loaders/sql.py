@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import re
 import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
+from core import secrecy
 from loaders.pipeline import STAGE_COLUMNS, Chunk, LoadError, LoadResult, last_watermark, load
 
 COMMAND = "sql"
@@ -73,10 +73,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def mask_url(text: str) -> str:
     """A URL with its password replaced by ***, even one SQLAlchemy cannot parse."""
-    try:
-        return sa.make_url(text).render_as_string(hide_password=True)
-    except (sa_exc.ArgumentError, ValueError, TypeError):
-        return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", text)
+    return secrecy.safe_url(text)
 
 
 def parse_url(url: str | sa.URL) -> sa.URL:
@@ -84,7 +81,7 @@ def parse_url(url: str | sa.URL) -> sa.URL:
     if isinstance(url, sa.URL):
         return url
     try:
-        parsed = sa.make_url(url)
+        parsed = sa.make_url(secrecy.normalise_url(url))
     except (sa_exc.ArgumentError, ValueError) as exc:
         # Not echoed: a URL that does not parse may still hold a password.
         raise ValueError("not a database URL (expected dialect+driver://user:password@host:"

@@ -265,12 +265,13 @@ def next_load_id(con: duckdb.DuckDBPyConnection) -> int:
 
 def load(db: Path, source: str, chunks: Iterable[Chunk], *,
          progress: Callable[[int], None] | None = None, fresh: bool = False,
-         watermark: str | None = None) -> LoadResult:
+         watermark: str | Callable[[], str] | None = None) -> LoadResult:
     """Load every chunk into a new version of `db` and publish it, or change nothing.
 
     `progress` is called with the number of source records staged after each chunk.
     `fresh` starts from an empty database (the demo generator). `watermark` is stored
-    in the load log for a source's next incremental load.
+    in the load log for a source's next incremental load; a callable is called once
+    every chunk is read (a source that learns its watermark while reading).
     """
     db = Path(db)
     started = datetime.now(UTC).replace(tzinfo=None)
@@ -300,6 +301,8 @@ def load(db: Path, source: str, chunks: Iterable[Chunk], *,
             result.rows_rejected = sum(result.rejected_by_reason.values())
             _dedupe_rejects(con, result.load_id)
             result.seconds = time.perf_counter() - t0
+            if callable(watermark):
+                watermark = watermark()
             con.execute(
                 "INSERT INTO load_log VALUES (?, ?, ?, ?, ?, ?, ?, 'ok', NULL, ?)",
                 [result.load_id, source, started, datetime.now(UTC).replace(tzinfo=None),

@@ -34,6 +34,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from loaders import _aws, dynamo_items
 from loaders.pipeline import Chunk, LoadError, LoadResult, last_watermark, load
+from loaders.progress import TableProgress, terminal_tables
+from loaders.registry import Setting, Source
 
 COMMAND = "dynamodb"
 HELP = "load the chatbot's DynamoDB tables (costs, revenue, tokens)"
@@ -358,33 +360,41 @@ def load_dynamodb(db: Path, *, env: str, region: str | None = None,
 
 def main(args: argparse.Namespace) -> int:
     from core import settings
-    from loaders.progress import terminal_progress
 
     db = args.db or settings.db_path()
-    bars: dict[str, Any] = {}
-
-    def progress(logical: str, done: int, total: int | None) -> None:
-        if logical not in bars:
-            for ctx in bars.values():
-                ctx[0].__exit__(None, None, None)
-            ctx = terminal_progress(f"{logical}", total=total, unit="items")
-            bars.clear()
-            bars[logical] = (ctx, ctx.__enter__(), [0])
-        _, advance, seen = bars[logical]
-        advance(done - seen[0])
-        seen[0] = done
-
-    try:
+    with terminal_tables(unit="items") as progress:
         result, plans = load_dynamodb(
             db, env=args.env, region=args.region, endpoint_url=args.endpoint_url,
             prefix=args.table_prefix, full=args.full, segments=args.segments,
             lookback_days=args.lookback_days, reconcile_days=args.reconcile_days,
-            max_attempts=args.max_attempts,
-            source=args.source, progress=progress)
-    finally:
-        for ctx in bars.values():
-            ctx[0].__exit__(None, None, None)
+            max_attempts=args.max_attempts, source=args.source, progress=progress)
     for plan in plans:
         print(plan.describe())
     print(result.summary(), file=sys.stdout)
     return 0
+
+
+def _run(opts: dict[str, Any], db: Path, progress: TableProgress | None) -> LoadResult:
+    result, _ = load_dynamodb(
+        db, env=opts["env"], region=opts.get("region"), endpoint_url=opts.get("endpoint_url"),
+        prefix=opts["table_prefix"], segments=opts["segments"],
+        reconcile_days=opts["reconcile_days"], source=opts.get("source") or _name(opts),
+        progress=progress)
+    return result
+
+
+def _name(opts: dict[str, Any]) -> str:
+    return default_source(opts["table_prefix"], opts["env"])
+
+
+LOADER = Source(
+    command=COMMAND, help=HELP, add_arguments=add_arguments, main=main, run=_run, name=_name,
+    tables=len(TABLES),
+    settings=(Setting("env", "dev, staging or prod", "prod"),
+              Setting("region", "AWS region (default: [aws] region, then the boto3 chain)"),
+              Setting("table_prefix", "the tables' name prefix", "ai-nutritionist"),
+              Setting("endpoint_url", "a local DynamoDB or moto server"),
+              Setting("segments", "parallel scan segments", DEFAULT_SEGMENTS, "int"),
+              Setting("reconcile_days", "full scan when the last is older than this",
+                      DEFAULT_RECONCILE_DAYS, "int")),
+    example={"type": "dynamodb", "env": "prod", "region": "eu-west-1"})

@@ -25,7 +25,8 @@ import pyarrow.parquet as pq
 
 from loaders import dynamo_items
 from loaders.pipeline import Chunk, LoadError, LoadResult, load
-from loaders.progress import terminal_progress
+from loaders.progress import TableProgress, terminal_progress
+from loaders.registry import Setting, Source
 
 COMMAND = "files"
 HELP = "load contract files (CSV, Parquet, JSON Lines) or DynamoDB-JSON exports"
@@ -355,13 +356,13 @@ def load_files(db: Path, files: dict[str, list[str]], *, fmt: str = "auto",
 
         given = sorted({*s3_prefixes, *(n for g in files.values() for n in g)})
         files = expand(files, s3_prefixes)
-        source = source or "files:" + ",".join(given)
+        source = source or "files:" + ",".join(given)  # as source_name() spells it
     names = [n for group in files.values() for n in group]
     if not names:
         raise ValueError("no file given: use --costs, --revenue, --tokens, --affiliate "
                          "or --s3-prefix")
     _check_exists(names)
-    source = source or "files:" + ",".join(sorted(Path(n).name for n in names))
+    source = source or source_name(files)
 
     def chunks() -> Iterator[Chunk]:
         for table, group in files.items():
@@ -386,3 +387,42 @@ def main(args: argparse.Namespace) -> int:
                             s3_prefixes=args.s3_prefix)
     print(result.summary())
     return 0
+
+
+def source_name(files: dict[str, list[str]], prefixes: list[str] | tuple[str, ...] = ()
+                ) -> str:
+    """The name a load of these files is recorded under (`files:<names>`)."""
+    names = [n for group in files.values() for n in group]
+    if prefixes or any(n.startswith("s3://") for n in names):
+        return "files:" + ",".join(sorted({*prefixes, *names}))
+    return "files:" + ",".join(sorted(Path(n).name for n in names))
+
+
+def _files_of(opts: dict) -> dict[str, list[str]]:
+    return {table: opts[flag] for flag, table in FLAGS.items() if opts.get(flag)}
+
+
+def _run(opts: dict, db: Path, progress: TableProgress | None) -> LoadResult:
+    done = [0]
+
+    def advance(n: int) -> None:
+        done[0] += n
+        if progress:
+            progress("files", done[0], None)
+
+    return load_files(db, _files_of(opts), fmt=opts["format"], s3_prefixes=opts["s3_prefix"],
+                      source=opts.get("source") or _name(opts), progress=advance)
+
+
+def _name(opts: dict) -> str:
+    return source_name(_files_of(opts), opts.get("s3_prefix") or ())
+
+
+LOADER = Source(
+    command=COMMAND, help=HELP, add_arguments=add_arguments, main=main, run=_run, name=_name,
+    settings=(*(Setting(flag, f"file(s) for {table}", [], "files") for flag, table in
+                FLAGS.items()),
+              Setting("s3_prefix", "s3://bucket/prefix folder(s) of files or DynamoDB "
+                      "exports", [], "list"),
+              Setting("format", "auto, contract or dynamodb-json", "auto")),
+    example={"type": "files", "s3_prefix": ["s3://exports/chatbot/"]})

@@ -51,6 +51,8 @@ from sqlalchemy import exc as sa_exc
 
 from core import secrecy, settings
 from loaders.pipeline import STAGE_COLUMNS, Chunk, LoadError, LoadResult, last_watermark, load
+from loaders.progress import TableProgress, terminal_tables
+from loaders.registry import Setting, Source
 
 COMMAND = "sql"
 HELP = "load contract-shaped tables (or mapped ones) from a SQL database via SQLAlchemy"
@@ -78,7 +80,8 @@ class TableMap:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", type=Path, help="DuckDB file (default: the PROFIT_DB setting)")
     parser.add_argument("--url", required=True,
-                        help="SQLAlchemy URL, e.g. postgresql+psycopg2://user:pw@host/db")
+                        help="SQLAlchemy URL, e.g. postgresql://user:pw@host/db (psycopg 3) "
+                        "or postgresql+psycopg2://... (psycopg2)")
     parser.add_argument("--mapping", type=Path, help="TOML file naming tables and columns")
     parser.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS,
                         help=f"rows fetched per chunk (default {DEFAULT_CHUNK_ROWS:,})")
@@ -418,32 +421,34 @@ def load_sql(db: Path, url: str | sa.URL, *, mapping: Path | None = None,
 
 
 def main(args: argparse.Namespace) -> int:
-    from core import settings
-    from loaders.progress import terminal_progress
-
     db = args.db or settings.db_path()
-    bars: dict[str, Any] = {}
-
-    def progress(table: str, done: int, total: int | None) -> None:
-        if table not in bars:
-            for ctx, _, _ in bars.values():
-                ctx.__exit__(None, None, None)
-            bars.clear()
-            ctx = terminal_progress(table, total=total)
-            bars[table] = (ctx, ctx.__enter__(), [0])
-        _, advance, seen = bars[table]
-        advance(done - seen[0])
-        seen[0] = done
-
     plans: list[TablePlan] = []
-    try:
+    with terminal_tables() as progress:
         result = load_sql(db, args.url, mapping=args.mapping, chunk_rows=args.chunk_rows,
                           full=args.full, reconcile_days=args.reconcile_days,
                           source=args.source, progress=progress, plans_out=plans)
-    finally:
-        for ctx, _, _ in bars.values():
-            ctx.__exit__(None, None, None)
     for plan in plans:
         print(plan.describe())
     print(result.summary())
     return 0
+
+
+def _run(opts: dict[str, Any], db: Path, progress: TableProgress | None) -> LoadResult:
+    return load_sql(db, opts["url"], mapping=opts.get("mapping"), chunk_rows=opts["chunk_rows"],
+                    reconcile_days=opts["reconcile_days"],
+                    source=opts.get("source") or _name(opts), progress=progress)
+
+
+def _name(opts: dict[str, Any]) -> str:
+    return default_source(parse_url(str(opts["url"])))
+
+
+LOADER = Source(
+    command=COMMAND, help=HELP, add_arguments=add_arguments, main=main, run=_run, name=_name,
+    tables=len(STAGE_COLUMNS),
+    settings=(Setting("url", "SQLAlchemy URL (postgresql://user:pw@host/db)", required=True),
+              Setting("mapping", "TOML file naming tables and columns", kind="path"),
+              Setting("chunk_rows", "rows fetched per chunk", DEFAULT_CHUNK_ROWS, "int"),
+              Setting("reconcile_days", "a whole read when the last is older than this",
+                      DEFAULT_RECONCILE_DAYS, "int")),
+    example={"type": "sql", "url": "postgresql://reader:pw@db.internal/finance"})

@@ -139,7 +139,7 @@ def _csv_records(lines: Iterator[tuple[int, bytes]], width: list[int]
         try:
             for fields in reader:
                 taken = feed.take()
-                if len(taken) > 1 and width and len(fields) != width[0]:
+                if len(taken) > 1 and width and _broken(fields, taken, width[0]):
                     for n, raw in taken:
                         yield from _one_line(n, raw)
                     continue
@@ -149,6 +149,21 @@ def _csv_records(lines: Iterator[tuple[int, bytes]], width: list[int]
             for n, raw in feed.take():
                 text, bad = _decode(n, raw)
                 yield n, text, None, bad or f"not a CSV record: line {n}: {exc}"
+
+
+def _broken(fields: list[str], taken: list[tuple[int, bytes]], width: int) -> bool:
+    """A record over several lines that is really a stray quote swallowing records: its
+    width is wrong, or a line it swallowed is a whole record of the header's width."""
+    if len(fields) != width:
+        return True
+    for _, raw in taken[1:]:
+        try:
+            alone = next(csv.reader([raw.decode("utf-8", "surrogateescape")]), [])
+        except csv.Error:
+            continue
+        if len(alone) == width:
+            return True
+    return False
 
 
 def _one_line(n: int, raw: bytes) -> Iterator[tuple[int, str, list[str] | None, str | None]]:
@@ -288,14 +303,19 @@ def _json_kind(value: object) -> str:
 
 
 def _is_dynamodb(record: object) -> bool:
-    """An export line (`{"Item": ...}`) or an original item; contract rows carry `event_id`."""
+    """An export line (`{"Item": ...}`) or an original item, rather than a contract row.
+
+    Judged per record, so one contract row without `event_id` is refused for that, not
+    taken for an item that turns the rest of its file into unknown items.
+    """
     if not isinstance(record, dict):
         return False
     if "Item" in record:
         return True
+    if "event_id" in record or "user_id" in record:
+        return False
     try:
-        return "event_id" not in record and (
-            dynamo_items.table_of(dynamo_items.plain_item(record)) is not None)
+        return dynamo_items.table_of(dynamo_items.plain_item(record)) is not None
     except ValueError:
         return False
 
@@ -311,32 +331,33 @@ def file_chunks(name: str, table: str, fmt: str) -> Iterator[Chunk]:
             yield Chunk(frames={table: batch}, rows_read=batch.num_rows)
         return
     batch: list[tuple[int, str, object]] = []
-    dynamo: bool | None = None if fmt == "auto" else fmt == "dynamodb-json"
     for entry in _json_entries(name, gz):
-        if dynamo is None and isinstance(entry[2], dict):
-            dynamo = _is_dynamodb(entry[2])  # the file's first record decides its shape
         batch.append(entry)
         if len(batch) >= CHUNK_ROWS:
-            yield _json_chunk(batch, table, bool(dynamo))
+            yield _json_chunk(batch, table, fmt)
             batch = []
     if batch:
-        yield _json_chunk(batch, table, bool(dynamo))
+        yield _json_chunk(batch, table, fmt)
 
 
-def _json_chunk(batch: list[tuple[int, str, object]], table: str, dynamo: bool) -> Chunk:
+def _json_chunk(batch: list[tuple[int, str, object]], table: str, fmt: str) -> Chunk:
     good = [(n, _evidence(text), rec) for n, text, rec in batch if isinstance(rec, dict)]
     bad = [(table, _evidence(text), str(rec)) for n, text, rec in batch
            if not isinstance(rec, dict)]
-    if dynamo:
-        chunk = dynamo_items.items_to_chunk([rec for _, _, rec in good], expect=table,
-                                            lines=[n for n, _, _ in good],
-                                            raws=[text for _, text, _ in good])
+    if fmt == "auto":
+        items = [g for g in good if _is_dynamodb(g[2])]
+        rows = [g for g in good if not _is_dynamodb(g[2])]
     else:
+        items, rows = (good, []) if fmt == "dynamodb-json" else ([], good)
+    chunk = dynamo_items.items_to_chunk([rec for _, _, rec in items], expect=table,
+                                        lines=[n for n, _, _ in items],
+                                        raws=[text for _, text, _ in items])
+    if rows:
         # The raw record is the line as it came, whatever the row's fate.
-        chunk = Chunk(frames={table: [{**rec, "_raw": text} for _, text, rec in good]},
-                      rows_read=len(good))
+        chunk.frames.setdefault(table, []).extend(  # type: ignore[union-attr]
+            {**rec, "_raw": text} for _, text, rec in rows)
     chunk.rejects.extend(bad)
-    chunk.rows_read = (chunk.rows_read or 0) + len(bad)
+    chunk.rows_read = (chunk.rows_read or 0) + len(rows) + len(bad)
     return chunk
 
 

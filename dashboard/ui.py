@@ -9,7 +9,7 @@ from typing import Any
 
 import streamlit as st
 
-from core import settings
+from core import formats, metrics, settings, targets
 from dashboard import data
 
 
@@ -31,18 +31,9 @@ def require_data() -> bool:
     return True
 
 
-def money(value: Decimal | float | int | None, *, decimals: int = 2) -> str:
-    """Money as a founder reads it: `$1,234.50`, `–` for none."""
-    if value is None:
-        return "–"
-    value = Decimal(str(value))
-    sign = "-" if value < 0 else ""
-    return f"{sign}${abs(value):,.{decimals}f}"
-
-
-def pct(value: float | None) -> str:
-    """A share as a founder reads it: `73.1%`, `–` for none (None or NaN)."""
-    return "–" if value is None or value != value else f"{value:.1f}%"
+money = formats.money  # one format for every surface (core.formats): half up, "–" for none
+pct = formats.pct
+count = formats.count
 
 
 def target_badge(ok: bool | None, text: str) -> str:
@@ -59,6 +50,31 @@ def kpi_card(label: str, value: str, *, delta: str | None = None, target: str | 
     st.metric(label, value, delta=delta, help=help, delta_color=delta_color, border=True)
     if target is not None:
         st.caption(target_badge(ok, target))
+
+
+def figure_card(m: metrics.Metric, now: Any, before: Any, target: targets.Target | None
+                ) -> None:
+    """One registry figure as a card: its value, change, direction and target.
+
+    The delta's colour follows the figure's direction (cost down is good); a figure that is
+    neither better higher nor lower gets a grey delta.
+    """
+    colour = {metrics.HIGHER: "normal", metrics.LOWER: "inverse"}.get(m.better, "off")
+    kpi_card(m.card_label, formats.show(m.unit, now), delta=change(now, before, m.unit),
+             delta_color=colour, target=target.text if target else None,
+             ok=target.met(now) if target else None, help=m.definition)
+
+
+def figure_cards(page: str, view: PeriodView, month_number: int, per_row: int = 4) -> None:
+    """Every figure the registry puts on `page`, in rows of cards, judged at the page's grain."""
+    shown = metrics.headline(page)
+    grain = {"daily": "day", "weekly": "week", "monthly": "month"}[page]
+    for start in range(0, len(shown), per_row):
+        row = shown[start:start + per_row]
+        for col, m in zip(st.columns(per_row), row, strict=False):
+            with col:
+                figure_card(m, view.now[m.key], view.before[m.key],
+                            targets.for_grain(m.key, grain, month_number))
 
 
 def query_param(name: str, default: str | None = None) -> str | None:
@@ -175,16 +191,12 @@ def period_picker(grain: str, first_day: date, last_day: date) -> str:
 
 def change(current: Decimal | float | int | None, previous: Decimal | float | int | None,
            kind: str = "money") -> str | None:
-    """The change from the previous period as a card's delta ("+$1.20", "-3.5 pts", "+4")."""
-    if current is None or previous is None:
+    """The change from the previous period as a card's delta ("+$1.20", "-3.5 pts", "+4");
+    None (no arrow) when unknown or when it rounds to zero."""
+    unit = {"money": formats.USD, "pct": formats.PCT, "count": formats.COUNT}.get(kind, kind)
+    if formats.change_amount(unit, current, previous) == 0:
         return None
-    diff = Decimal(str(current)) - Decimal(str(previous))
-    sign = "+" if diff >= 0 else "-"
-    if kind == "money":
-        return f"{sign}${abs(diff):,.2f}"
-    if kind == "pct":
-        return f"{sign}{abs(diff):.1f} pts"
-    return f"{sign}{abs(diff):,.0f}"
+    return formats.change(unit, current, previous)
 
 
 @dataclass(frozen=True)

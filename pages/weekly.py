@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import pandas as pd
 import streamlit as st
 
-from core import settings
+from core import metrics, settings
 from dashboard import data, ui
 from enforcement.levels import LEVELS
 from enforcement.policy import load_policy
@@ -48,20 +48,13 @@ if rep.empty:
     st.warning(f"No data for {rep.week}: no cost or revenue event in that week.")
 
 # -- headline figures against the week before and the targets ------------------------------
-HEADLINE = (("profit_usd", "revenue_usd", "cost_usd", "active_users"),
-            ("margin_pct", "payment_conversion_pct", "users_at_target_pct"))
-SHORT = {"users_at_target_pct": "Users at target (MTD)"}
 rows = {r["key"]: r for r in report.kpi_table(rep)}
-for keys in HEADLINE:
-    for col, key in zip(st.columns(4), keys, strict=False):
-        r = rows[key]
+shown = metrics.headline(metrics.WEEKLY)  # the week's headline figures of core.metrics
+for start in range(0, len(shown), 4):
+    for col, m in zip(st.columns(4), shown[start:start + 4], strict=False):
+        r = rows[m.key]
         with col:
-            ui.kpi_card(SHORT.get(key, r["label"]), report.show(r["kind"], r["value"]),
-                        delta=report.fmt_change(r["kind"], r["value"], r["previous"]),
-                        delta_color="inverse" if key == "cost_usd" else "normal",
-                        target=report.fmt_target(r["target"], r["kind"]) or None, ok=r["met"],
-                        help=f"{r['label']}; {rep.previous}: "
-                             f"{report.show(r['kind'], r['previous'])}")
+            ui.figure_card(m, r["value"], r["previous"], r["target"])
 
 with st.expander("Every key figure against the week before"):
     st.dataframe(

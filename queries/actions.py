@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from core import formats
 from enforcement.policy import Policy
 from queries import kpis as K
 from queries import run
@@ -48,8 +49,8 @@ def action_needed(con: duckdb.DuckDBPyConnection, day: str, tz: str, policy: Pol
         ["cost_micro", "user_id"], ascending=[False, True])
     rows: list[dict] = []
     over = mtd[(mtd["cost_micro"] > pol.cutoff) & (mtd["revenue_micro"] <= 0)]
-    rows += _user_rows(over, OVER_CUTOFF, f"cost over the {K.usd(pol.cutoff):.2f} cutoff, "
-                                          "no payment this month")
+    cutoff = formats.money(K.usd(pol.cutoff))
+    rows += _user_rows(over, OVER_CUTOFF, f"cost over the {cutoff} cutoff, no payment this month")
     below = mtd[~mtd["at_target"] & ~mtd["user_id"].isin(over["user_id"])].head(TOP_BELOW)
     rows += _user_rows(below, BELOW_TARGET, "below the profit target, among the most cost")
     if len(mtd):

@@ -1,33 +1,23 @@
-"""The spec's targets (kpis.md "Targets"), held once, as settings.
+"""The targets (kpis.md "Targets"), judged in one place for every page, export and alert.
 
-Defaults are the seed's; a `[targets]` table in `.streamlit/secrets.toml` (or the file
-named by `PROFIT_SECRETS`) overrides any of them, e.g. `revenue_usd = "6000"` or
-`users_at_target_pct = {1 = 95, 3 = 99, 6 = 100}`. Plain Python: pages and the weekly
-report read the same values, and a target is judged here, never in a page.
+Defaults are the registry's (`core.metrics`, from the seed); a `[targets]` table in
+`.streamlit/secrets.toml` (or the file named by `PROFIT_SECRETS`) overrides any of them,
+e.g. `margin_pct = "87.25"`, `revenue_usd = "6000"` or
+`users_at_target_pct = {1 = 95, 3 = 99, 6 = 100}`. A target is judged here, never in a page.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from core import settings
+from core import formats, metrics, settings
+from core.metrics import AT_LEAST, AT_MOST
 
-AT_LEAST, AT_MOST = ">=", "<="
+__all__ = ["AT_LEAST", "AT_MOST", "Target", "target", "for_grain", "names", "revenue_mix",
+           "users_at_target", "users_at_target_ramp", "month_number"]
 
-# name -> (comparison, value, unit). Monthly figures unless said otherwise.
-_DEFAULTS: dict[str, tuple[str, Decimal, str]] = {
-    "profit_per_user": (AT_LEAST, Decimal("4.50"), "usd"),
-    "cost_per_user": (AT_MOST, Decimal("2.00"), "usd"),
-    "revenue_usd": (AT_LEAST, Decimal("5000"), "usd"),
-    "cost_usd": (AT_MOST, Decimal("500"), "usd"),
-    "margin_pct": (AT_LEAST, Decimal("90"), "pct"),
-    "payment_conversion_pct": (AT_LEAST, Decimal("70"), "pct"),
-    "retention_pct": (AT_LEAST, Decimal("85"), "pct"),
-}
-# users_at_target_pct rises with the business's age: month 1 -> 95, month 3 -> 99, 6 -> 100.
-_RAMP_DEFAULT: dict[int, Decimal] = {1: Decimal("95"), 3: Decimal("99"), 6: Decimal("100")}
 _MIX_DEFAULT: dict[str, Decimal] = {"tokens": Decimal("40"), "premium": Decimal("30"),
                                     "affiliate": Decimal("20"), "data": Decimal("10")}
 
@@ -39,43 +29,81 @@ class Target:
     name: str
     op: str
     value: Decimal
-    unit: str  # "usd" or "pct"
+    unit: str  # the figure's unit: "usd" or "pct" (core.formats)
 
     def met(self, figure: Decimal | float | int | None) -> bool | None:
         """True/False against the target; None when the figure is null (nothing to judge)."""
-        if figure is None:
+        if formats.is_missing(figure):
             return None
         f = Decimal(str(figure))
         return f >= self.value if self.op == AT_LEAST else f <= self.value
 
     @property
-    def text(self) -> str:
+    def bound(self) -> str:
+        """`at least $5,000.00`, `at most 87.25%`."""
         word = "at least" if self.op == AT_LEAST else "at most"
-        if self.unit == "usd":
-            return f"target: {word} ${self.value:,.2f}"
-        return f"target: {word} {self.value.normalize():f}%"
+        if self.unit == formats.USD:
+            return f"{word} {formats.money(self.value)}"
+        return f"{word} {_plain(self.value)}%"
+
+    @property
+    def text(self) -> str:
+        return f"target: {self.bound}"
+
+
+def _plain(value: Decimal) -> str:
+    """87.25 -> '87.25', 90 -> '90' (a target is shown as it was set)."""
+    text = f"{value.normalize():f}"
+    return text
 
 
 def _overrides() -> dict[str, Any]:
     return dict(settings.secrets().get("targets", {}))
 
 
+def _decimal(name: str, raw: Any) -> Decimal:
+    try:
+        return Decimal(str(raw))
+    except InvalidOperation:
+        raise ValueError(f"[targets] {name} is not a number: {raw!r}") from None
+
+
 def target(name: str) -> Target:
-    """The target of a monthly figure (names as in kpis.md)."""
-    op, value, unit = _DEFAULTS[name]
+    """The (monthly) target of a figure, with the settings' override."""
+    m = metrics.metric(name)
+    if m.target is None:
+        raise KeyError(f"{name} has no target")
     raw = _overrides().get(name)
-    return Target(name, op, Decimal(str(raw)) if raw is not None else value, unit)
+    value = _decimal(name, raw) if raw is not None and not isinstance(raw, dict) \
+        else m.target.value
+    return Target(name, m.target.op, value, m.unit)
+
+
+def for_grain(name: str, grain: str, month_number_: int = 1) -> Target | None:
+    """The target that judges a figure at a grain, or None (a monthly sum on a day has none).
+
+    users_at_target_pct takes the ramp's step for the business's month number.
+    """
+    m = metrics.metric(name)
+    if m.target is None or grain not in m.target.grains:
+        return None
+    if name == "users_at_target_pct":
+        return users_at_target(month_number_)
+    return target(name)
 
 
 def names() -> tuple[str, ...]:
-    return tuple(_DEFAULTS)
+    """Every figure that has a target."""
+    return tuple(m.key for m in metrics.METRICS if m.target is not None)
 
 
 def users_at_target_ramp() -> dict[int, Decimal]:
     raw = _overrides().get("users_at_target_pct")
-    if not raw:
-        return dict(_RAMP_DEFAULT)
-    return {int(k): Decimal(str(v)) for k, v in dict(raw).items()}
+    if raw is None:
+        return {k: v for k, v in metrics.metric("users_at_target_pct").target.ramp}
+    if not isinstance(raw, dict):  # one value for every month
+        return {1: _decimal("users_at_target_pct", raw)}
+    return {int(k): _decimal("users_at_target_pct", v) for k, v in dict(raw).items()}
 
 
 def users_at_target(month_number: int) -> Target:
@@ -84,13 +112,14 @@ def users_at_target(month_number: int) -> Target:
     ramp = users_at_target_ramp()
     reached = [m for m in sorted(ramp) if m <= max(month_number, 1)]
     value = ramp[reached[-1]] if reached else ramp[min(ramp)]
-    return Target("users_at_target_pct", AT_LEAST, value, "pct")
+    return Target("users_at_target_pct", AT_LEAST, value, formats.PCT)
 
 
 def revenue_mix() -> dict[str, Decimal]:
     """Target share of revenue per stream, percent (streams without one: no target)."""
     raw = _overrides().get("revenue_mix")
-    return {k: Decimal(str(v)) for k, v in dict(raw).items()} if raw else dict(_MIX_DEFAULT)
+    return {k: _decimal(f"revenue_mix.{k}", v) for k, v in dict(raw).items()} if raw \
+        else dict(_MIX_DEFAULT)
 
 
 def month_number(first_month: str, month: str) -> int:

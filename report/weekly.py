@@ -24,7 +24,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +35,9 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from plotly.offline import get_plotlyjs
 
-from core import settings
+from core import formats, metrics, settings, targets
 from core.privacy import mask_phone
+from core.targets import Target
 from enforcement.policy import Policy, PolicyError, load_policy
 from queries import kpis as kpi_layer
 from queries import weekly
@@ -66,7 +67,8 @@ INTERVENTION_DEFINITION = (
     "reach 7 days after the crossing, so the user may still pay.")
 
 # Kinds of cell: how each value is shown, written and compared.
-MONEY, COUNT, PCT, TEXT, BOOL, WHEN = "money", "count", "pct", "text", "bool", "datetime"
+MONEY, COUNT, PCT, RATIO = formats.USD, formats.COUNT, formats.PCT, formats.RATIO
+TEXT, BOOL, WHEN = "text", "bool", "datetime"
 
 
 class ReportError(Exception):
@@ -75,56 +77,25 @@ class ReportError(Exception):
 
 # -- targets --------------------------------------------------------------------------------
 
-def users_at_target_goal(launch: date | None, week_end: date) -> int:
-    """The spec's users_at_target_pct target for the month of `week_end`.
-
-    95 in months 1-2 since launch, 99 in months 3-5, 100 from month 6; launch is the first
-    month with data (the spec counts months from the start of the business).
-    """
-    if launch is None:
-        return 95
-    month = (week_end.year - launch.year) * 12 + week_end.month - launch.month + 1
-    return 100 if month >= 6 else 99 if month >= 3 else 95
+def weekly_targets(launch: date | None, week_end: date) -> dict[str, Target]:
+    """The targets that judge a week (core.targets at the week grain: ratios, not monthly
+    sums), with the settings' overrides; users_at_target_pct by the business's month."""
+    age = 1 if launch is None else targets.month_number(f"{launch:%Y-%m}", f"{week_end:%Y-%m}")
+    found = {m.key: targets.for_grain(m.key, "week", age) for m in metrics.report_rows()}
+    return {k: t for k, t in found.items() if t is not None}
 
 
-def weekly_targets(launch: date | None, week_end: date) -> dict[str, tuple[str, Decimal]]:
-    """The spec's targets that mean the same for a week: ratios, not monthly sums."""
-    return {
-        "margin_pct": (">=", Decimal(90)),
-        "payment_conversion_pct": (">=", Decimal(70)),
-        "users_at_target_pct": (">=", Decimal(users_at_target_goal(launch, week_end))),
-    }
-
-
-def target_met(value: Any, target: tuple[str, Decimal] | None) -> bool | None:
+def target_met(value: Any, target: Target | None) -> bool | None:
     """True or False against the target; None when there is no target or no value."""
-    if target is None or value is None:
-        return None
-    op, bound = target
-    v = Decimal(str(value))
-    return v >= bound if op == ">=" else v <= bound
+    return None if target is None else target.met(value)
 
 
 # -- the report's content -----------------------------------------------------------------
 
-# (key, label, kind) of the KPI table, in the order founders read it.
-KPI_ROWS: tuple[tuple[str, str, str], ...] = (
-    ("revenue_usd", "Revenue", MONEY),
-    ("cost_usd", "Cost", MONEY),
-    ("profit_usd", "Profit", MONEY),
-    ("margin_pct", "Margin", PCT),
-    ("active_users", "Active users", COUNT),
-    ("new_users", "New users", COUNT),
-    ("paying_users", "Paying users", COUNT),
-    ("payment_conversion_pct", "Payment conversion", PCT),
-    ("token_buyers", "Token buyers", COUNT),
-    ("token_purchase_rate_pct", "Token purchase rate", PCT),
-    ("revenue_per_user", "Revenue per active user", MONEY),
-    ("cost_per_user", "Cost per active user", MONEY),
-    ("profit_per_user", "Profit per active user", MONEY),
-    ("users_at_target", "Users at target (month to date)", COUNT),
-    ("users_at_target_pct", "Share of users at target (month to date)", PCT),
-)
+def kpi_rows() -> tuple[tuple[str, str, str], ...]:
+    """(key, label, kind) of the KPI table: the registry's report rows (core.metrics)."""
+    return tuple((m.key, m.label, m.unit) for m in metrics.report_rows())
+
 
 # (column of queries.weekly.user_table, csv header, label, kind) of the user-level table.
 USER_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
@@ -191,7 +162,7 @@ class WeeklyReport:
     policy: Policy
     kpis: dict[str, Any]
     prev_kpis: dict[str, Any]
-    targets: dict[str, tuple[str, Decimal]]
+    targets: dict[str, Target]
     users: pd.DataFrame
     streams: pd.DataFrame
     partners: pd.DataFrame
@@ -247,41 +218,18 @@ def to_usd(micro: Any) -> Decimal | None:
     return kpi_layer.usd(int(micro))
 
 
-def fmt_money(value: Decimal | None) -> str:
-    """`$1,234.50`, `-$5.00`, `–` for none; rounded half up to the cent for display only."""
-    if value is None:
-        return "–"
-    cents = Decimal(value).quantize(Decimal("0.01"), ROUND_HALF_UP)
-    return f"{'-' if cents < 0 else ''}${abs(cents):,.2f}"
-
-
-def fmt_pct(value: float | None) -> str:
-    return "–" if value is None or pd.isna(value) else f"{value:.1f}%"
-
-
-def fmt_count(value: Any) -> str:
-    return "–" if value is None or pd.isna(value) else f"{int(value):,}"
+fmt_money = formats.money  # the one format of every surface (core.formats)
+fmt_pct = formats.pct
+fmt_count = formats.count
 
 
 def fmt_change(kind: str, now: Any, before: Any) -> str:
     """The change from the week before: money and counts as a difference, ratios in points."""
-    if now is None or before is None:
-        return "–"
-    diff = Decimal(str(now)) - Decimal(str(before))
-    sign = "+" if diff > 0 else ""
-    if kind == MONEY:
-        return ("+" if diff > 0 else "") + fmt_money(diff)
-    if kind == PCT:
-        return f"{sign}{diff:.1f} pp"
-    return f"{sign}{int(diff):,}"
+    return formats.change(kind, now, before) or formats.MISSING
 
 
-def fmt_target(target: tuple[str, Decimal] | None, kind: str) -> str:
-    if target is None:
-        return ""
-    op, bound = target
-    shown = f"{bound}%" if kind == PCT else fmt_money(bound)
-    return f"{'at least' if op == '>=' else 'at most'} {shown}"
+def fmt_target(target: Target | None, kind: str = "") -> str:
+    return target.bound if target is not None else ""
 
 
 def show(kind: str, value: Any) -> str:
@@ -292,6 +240,8 @@ def show(kind: str, value: Any) -> str:
         return fmt_pct(value)
     if kind == COUNT:
         return fmt_count(value)
+    if kind == RATIO:
+        return formats.ratio(value)
     if kind == BOOL:
         return "–" if value is None or pd.isna(value) else ("yes" if value else "no")
     if kind == WHEN:
@@ -360,7 +310,7 @@ def user_columns() -> list[tuple[str, str, str]]:
 def kpi_table(report: WeeklyReport) -> list[dict[str, Any]]:
     """The KPI rows: key, label, kind, this week, the week before, target and whether met."""
     rows = []
-    for key, label, kind in KPI_ROWS:
+    for key, label, kind in kpi_rows():
         target = report.targets.get(key)
         now = report.kpis.get(key)
         rows.append({"key": key, "label": label, "kind": kind, "value": now,
@@ -439,6 +389,10 @@ class _Sheet:
             cell.value = int(value)
             cell.number_format = "#,##0"
             text = fmt_count(value)
+        elif kind == RATIO:
+            cell.value = float(value)
+            cell.number_format = "0.00"
+            text = formats.ratio(value)
         elif kind == BOOL:
             cell.value = bool(value)
             text = "FALSE"

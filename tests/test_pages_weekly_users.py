@@ -53,7 +53,7 @@ def test_weekly_cards_equal_the_kpi_layer_for_the_week_and_the_one_before(db: Pa
     shown = {m.label: (m.value, m.delta) for m in at.metric}
     short = {"Share of users at target (month to date)": "Users at target (MTD)"}
     assert len(shown) == 7
-    for key, label, kind in report.KPI_ROWS:
+    for key, label, kind in report.kpi_rows():
         label = short.get(label, label)
         if label in shown:
             assert shown[label] == (report.show(kind, now[key]),

@@ -33,6 +33,7 @@ import pandas as pd
 import streamlit as st
 
 from core import secrecy, settings
+from core.privacy import mask_text
 from dashboard import data
 from loaders import registry
 from loaders.progress import fraction_progress
@@ -92,8 +93,8 @@ def status_table(sources: dict[str, dict[str, Any]]) -> pd.DataFrame:
     for name, cfg in sources.items():
         s = by_source.get(names[name], {})
         rows.append({
-            "name": name, "type": cfg.get("type"), "settings": public_params(cfg),
-            "recorded as": names[name], "last load (UTC)": s.get("last_load"),
+            "name": name, "type": cfg.get("type"), "settings": mask_text(public_params(cfg)),
+            "recorded as": mask_text(names[name]), "last load (UTC)": s.get("last_load"),
             "status": s.get("status", "never loaded"), "rows read": s.get("rows_read"),
             "rows written": s.get("rows_written"), "rows held": s.get("rows_held", 0),
             "error": secrecy.redact(s["error"], hidden) if s.get("error") else None})
@@ -132,5 +133,5 @@ def render_sources() -> None:
             # cached connection to the old version must go before the new one is seen.
             data._connection.clear()
             bar.progress(1.0, text=f"{name}: done")
-            st.success(result.summary())
+            st.success(mask_text(result.summary()))
     table_slot.dataframe(status_table(sources), hide_index=True, width="stretch")

@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 
 from core import settings
+from core.privacy import mask_text
 from loaders.publish import connect_read_only, new_version
 
 SQL_DIR = Path(__file__).with_name("sql")
@@ -90,9 +91,10 @@ class LoadResult:
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> str:
-        """The one line a command prints."""
-        return (f"{self.source}: {self.rows_read:,} read, {self.rows_written:,} written, "
-                f"{self.rows_rejected:,} rejected in {self.seconds:.1f} s")
+        """The one line a command prints (a source named after a phone shows it masked)."""
+        return (f"{mask_text(self.source)}: {self.rows_read:,} read, "
+                f"{self.rows_written:,} written, {self.rows_rejected:,} rejected "
+                f"in {self.seconds:.1f} s")
 
 
 class LoadError(RuntimeError):

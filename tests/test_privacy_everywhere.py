@@ -24,7 +24,7 @@ import pytest
 from tests.browser import chromium_page, streamlit_server, wait_for_app
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ["", "weekly", "monthly", "users", "what-if", "data"]
+PAGES = ["", "weekly", "monthly", "users", "what-if", "data", "targets", "glossary"]
 # Loaded users, in the spellings a source sends.
 LOADED = ("+15557654399", "whatsapp:+1 (555) 765-4398", "15557654397")
 # Refused rows: the phone in the user (bad), in the reason, and in the raw record.

@@ -396,5 +396,4 @@ LOADER = Source(
               Setting("endpoint_url", "a local DynamoDB or moto server"),
               Setting("segments", "parallel scan segments", DEFAULT_SEGMENTS, "int"),
               Setting("reconcile_days", "full scan when the last is older than this",
-                      DEFAULT_RECONCILE_DAYS, "int")),
-    example={"type": "dynamodb", "env": "prod", "region": "eu-west-1"})
+                      DEFAULT_RECONCILE_DAYS, "int")))

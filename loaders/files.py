@@ -445,5 +445,4 @@ LOADER = Source(
                 FLAGS.items()),
               Setting("s3_prefix", "s3://bucket/prefix folder(s) of files or DynamoDB "
                       "exports", [], "list"),
-              Setting("format", "auto, contract or dynamodb-json", "auto")),
-    example={"type": "files", "s3_prefix": ["s3://exports/chatbot/"]})
+              Setting("format", "auto, contract or dynamodb-json", "auto")))

@@ -15,7 +15,7 @@ import argparse
 import importlib
 import pkgutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -52,7 +52,6 @@ class Source:
     run: Run | None = None                           # a load from options (see `options`)
     name: Callable[[dict[str, Any]], str] | None = None  # the name a load is recorded as
     tables: int | None = None                        # tables read in turn, for the bar
-    example: dict[str, Any] = field(default_factory=dict)  # shown when none is configured
 
     @property
     def configurable(self) -> bool:

@@ -450,5 +450,4 @@ LOADER = Source(
               Setting("mapping", "TOML file naming tables and columns", kind="path"),
               Setting("chunk_rows", "rows fetched per chunk", DEFAULT_CHUNK_ROWS, "int"),
               Setting("reconcile_days", "a whole read when the last is older than this",
-                      DEFAULT_RECONCILE_DAYS, "int")),
-    example={"type": "sql", "url": "postgresql://reader:pw@db.internal/finance"})
+                      DEFAULT_RECONCILE_DAYS, "int")))

@@ -40,14 +40,22 @@ def _is_typed(value: object) -> bool:
 
 
 def _number(text: object) -> Decimal:
-    """A DynamoDB number, exactly as written: no 38-digit context that would raise on a
-    longer one (the loading path refuses a value it cannot hold, with its reason)."""
+    """A DynamoDB number, exactly as written (boto3's 38-digit context would raise on a
+    longer one and fail the whole file); one DynamoDB could not hold refuses its item."""
     if not isinstance(text, str):
         raise ValueError(f"a number (N) must be written as a string, got {text!r}")
     try:
         value = Decimal(text.strip())
     except ArithmeticError:
         raise ValueError(f"not a number (N): {text[:40]!r}") from None
+    if not value.is_finite():
+        raise ValueError(f"not a number (N): {text[:40]!r}")
+    digits = len(value.as_tuple().digits)
+    if value and (digits > 38 or not -130 <= value.adjusted() <= 125):
+        # DynamoDB itself holds no such number: the export is not what DynamoDB wrote.
+        shown = text if len(text) <= 40 else text[:20] + "…"
+        raise ValueError(f"number past DynamoDB's range (38 digits, 1E-130 to 9.9E+125): "
+                         f"{shown}")
     return value
 
 

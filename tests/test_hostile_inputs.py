@@ -138,9 +138,20 @@ def test_dynamodb_export_with_binaries_and_oversized_numbers_loads_the_rest(
     assert _q(db, "SELECT cost_usd FROM cost_events ORDER BY ts") == [
         (Decimal("0.08"),), (Decimal("0.02"),)]
     assert [r[0] for r in _refused(db)] == [
-        "cost is not a plain decimal: 1E+400000000",
-        "cost out of range: 1" + "0" * 40 + " (at most 999999999999.999999)",
+        "unreadable DynamoDB item: line 2: number past DynamoDB's range (38 digits, 1E-130 "
+        "to 9.9E+125): 10000000000000000000…",
+        "unreadable DynamoDB item: line 3: number past DynamoDB's range (38 digits, 1E-130 "
+        "to 9.9E+125): 1E+400000000",
         "unreadable DynamoDB item: line 4: a binary (B) value is not base64"]
+
+
+def test_a_dynamodb_number_too_large_for_money_is_refused_as_a_value(tmp_path: Path) -> None:
+    f = tmp_path / "costs.json"
+    f.write_text(_item("2026-03-01T09:00:00", "1E+13") + _item("2026-03-01T09:00:01", "0.5"))
+    db = tmp_path / "p.duckdb"
+    assert load_files(db, {"cost_events": [str(f)]}).rows_written == 1
+    assert [r[0] for r in _refused(db)] == [
+        "cost out of range: 10000000000000 (at most 999999999999.999999)"]
 
 
 def test_a_stray_quote_costs_its_own_line_not_the_rest_of_the_file(tmp_path: Path) -> None:

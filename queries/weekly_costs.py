@@ -103,7 +103,8 @@ def estimate_accuracy(con: duckdb.DuckDBPyConnection, *, week: str, tz: str) -> 
     `difference_micro` is estimated minus actual (positive: the estimates ran high),
     `bias_pct` that difference as a share of the actual, `mean_abs_error_micro` the
     average size of a request's miss; `estimates_alone` counts the estimates no actual
-    replaced (they stand as the cost).
+    replaced (they stand as the cost), where the loader paired the lines: a source that
+    gave `counted` itself does not say which of its counted lines are estimates.
     """
     df = run(con, "weekly_estimate_accuracy", **week_bounds(week, tz).params())
     df["difference_micro"] = df["estimated_micro"] - df["actual_micro"]

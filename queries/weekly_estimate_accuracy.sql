@@ -4,15 +4,18 @@
 -- loaders/sql/pair_estimates.sql (same user and action, the actual at or after the estimate
 -- and at most two minutes later, before that user's next estimate) and counts only the
 -- actual. The same rule finds the pairs here; an estimate with two actuals is compared with
--- the first. Only lines the loader pairs (`pairing`) can be paired: a source that gave
--- `counted` itself did not say which actual replaced an estimate.
--- estimates_alone: the week's pairing estimates with no actual; they count as the cost.
+-- the first. Lines the loader pairs (`pairing`) are paired among themselves, as the loader
+-- does; a source that gave `counted` itself (the demo, contract files) said which
+-- estimates an actual replaced (counted = false), and the rule finds that actual among
+-- the source's own `_completed` lines.
+-- estimates_alone: the week's pairing estimates with no actual; they count as the cost. (A
+-- source that gave `counted` does not say which of its counted lines are estimates.)
 -- Money in micro-dollars.
 WITH est AS (
-    SELECT event_id, user_id, ts, action, cost_usd, counted,
-           lead(ts) OVER (PARTITION BY user_id ORDER BY ts, event_id) AS next_ts
+    SELECT event_id, user_id, ts, action, cost_usd, counted, pairing,
+           lead(ts) OVER (PARTITION BY user_id, pairing ORDER BY ts, event_id) AS next_ts
     FROM cost_events
-    WHERE pairing
+    WHERE (pairing OR NOT counted)
       AND coalesce(event_type, '') NOT LIKE '%\_completed' ESCAPE '\'
       AND action <> 'error_handling'
       -- an estimate up to two minutes before the week pairs with an actual in it; the last
@@ -20,17 +23,16 @@ WITH est AS (
       -- week is after it, so the pairs do not change)
       AND ts >= $start - INTERVAL 2 MINUTE AND ts < $end
 ), done AS (
-    SELECT event_id, user_id, ts, action, cost_usd
+    SELECT event_id, user_id, ts, action, cost_usd, pairing
     FROM cost_events
-    WHERE pairing
-      AND event_type LIKE '%\_completed' ESCAPE '\'
+    WHERE event_type LIKE '%\_completed' ESCAPE '\'
       AND ts >= $start - INTERVAL 2 MINUTE AND ts < $end
 ), matched AS (
     SELECT e.action, e.cost_usd AS estimated, d.cost_usd AS actual, d.ts AS actual_ts,
            row_number() OVER (PARTITION BY e.event_id ORDER BY d.ts, d.event_id) AS nth
     FROM est e
     JOIN done d
-      ON d.user_id = e.user_id AND d.action = e.action
+      ON d.user_id = e.user_id AND d.action = e.action AND d.pairing = e.pairing
      AND d.ts >= e.ts AND d.ts <= e.ts + INTERVAL 2 MINUTE
      AND (e.next_ts IS NULL OR d.ts < e.next_ts)
 ), paired AS (
@@ -45,7 +47,7 @@ WITH est AS (
 ), alone AS (
     SELECT action, count(*) AS estimates_alone
     FROM est
-    WHERE counted AND ts >= $start
+    WHERE pairing AND counted AND ts >= $start
     GROUP BY action
 )
 SELECT

@@ -3,9 +3,9 @@
 A spreadsheet opens it as one sheet that reads like the report: the figures with this
 week, the week before, the change and the target on top, every user below. The user
 table keeps the columns and header it always had, so a script finds it after the first
-blank line. Numbers are plain (`1234.50`, `73.5`), so a spreadsheet computes with them;
-money is exact (`fmt_usd`: two decimals or more). UTF-8 with a BOM, for Excel; text that
-a spreadsheet would run as a formula gets a leading `'`.
+blank line. Numbers are plain (`1234.50`, `73.5`), so a spreadsheet computes with them:
+money exact (`fmt_usd`: two decimals or more), % and ratios to two decimals, half up.
+UTF-8 with a BOM, for Excel; text a spreadsheet would run as a formula gets a leading `'`.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ def _number(kind: str, value: Any) -> str:
         return fmt_usd(to_micro(Decimal(str(value))))
     if kind == COUNT:
         return str(int(value))
-    if kind in (PCT, RATIO):
-        return f"{Decimal(str(value)).normalize():f}"
+    if kind in (PCT, RATIO):  # to two decimals, half up, as the xlsx holds them
+        return f"{formats.round_half_up(value, 2).normalize():f}"
     return csv_safe(str(value))
 
 

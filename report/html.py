@@ -50,6 +50,7 @@ body { font-family: -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif
        margin: 24px auto; max-width: 1100px; padding: 0 16px; }
 h1 { font-size: 24px; margin-bottom: 4px; } h2 { font-size: 18px; margin-top: 28px;
      border-bottom: 1px solid #ddd; padding-bottom: 4px; }
+h3 { font-size: 15px; margin: 18px 0 4px; }
 p.meta { color: #555; margin: 2px 0; font-size: 13px; }
 table { border-collapse: collapse; margin: 8px 0 16px; font-size: 12px; }
 th, td { border-bottom: 1px solid #e5e5e5; padding: 4px 8px; text-align: left; }
@@ -59,7 +60,7 @@ td.neg { color: #b00020; } .ok { color: #1b7f1b; font-weight: 600; }
 .bad { color: #c62828; font-weight: 600; }
 .notice { background: #fff4e5; border: 1px solid #f0c36d; padding: 10px 14px; }
 .note { color: #555; font-size: 12px; max-width: 900px; }
-.chart { page-break-inside: avoid; break-inside: avoid; }
+.chart, .block { page-break-inside: avoid; break-inside: avoid; }
 @page { size: A4 landscape; margin: 12mm; }
 @media print { body { margin: 0; max-width: none; } h2, h3 { break-after: avoid; }
   tr { break-inside: avoid; } }
@@ -129,26 +130,32 @@ def _cost_drivers(report: WeeklyReport, masked: bool) -> list[str]:
     return parts
 
 
+def _block(heading: str, definition: str, body: str) -> str:
+    """A small table under its heading and rule, kept on one printed page."""
+    return f'<div class="block"><h3>{html.escape(heading)}</h3>{_note(definition)}{body}</div>'
+
+
 def _opportunities(report: WeeklyReport, masked: bool) -> list[str]:
     """The guide's "cost optimisation opportunities": four tables, each with its rule."""
     parts = ['<h2 id="opportunities">Cost optimisation opportunities</h2>',
-             "<h3>Unit economics per action</h3>", _note(ECONOMICS_DEFINITION),
-             _frame_table("economics", report.economics, cols.ECONOMICS_COLUMNS, masked)]
+             _block("Unit economics per action", ECONOMICS_DEFINITION,
+                    _frame_table("economics", report.economics, cols.ECONOMICS_COLUMNS,
+                                 masked))]
     if not report.economics.empty:
         parts.append(_chart(charts.economics_chart(report.economics)))
-    parts += ["<h3>Categories whose cost grew</h3>", _note(CATEGORY_DEFINITION)]
-    parts.append(_frame_table("categories", report.categories, cols.CATEGORY_COLUMNS, masked)
-                 if not report.categories.empty else
-                 _note(f"No category's cost grew against {report.previous}."))
     loss = report.loss_users
-    parts += ["<h3>Users whose cost exceeds their revenue the most</h3>",
-              _note(LOSS_DEFINITION),
-              _frame_table("loss-users", loss, cols.LOSS_USER_COLUMNS, masked)
-              if not loss.empty else _note("No user's cost exceeded their revenue this week.")]
-    parts += ["<h3>Estimated against actual cost</h3>", _note(ACCURACY_DEFINITION),
-              _frame_table("accuracy", report.accuracy, cols.ACCURACY_COLUMNS, masked)
-              if not report.accuracy.empty else
-              _note("No estimate was recorded this week.")]
+    parts += [
+        _block("Categories whose cost grew", CATEGORY_DEFINITION,
+               _frame_table("categories", report.categories, cols.CATEGORY_COLUMNS, masked)
+               if not report.categories.empty else
+               _note(f"No category's cost grew against {report.previous}.")),
+        _block("Users whose cost exceeds their revenue the most", LOSS_DEFINITION,
+               _frame_table("loss-users", loss, cols.LOSS_USER_COLUMNS, masked)
+               if not loss.empty else _note("No user's cost exceeded their revenue this week.")),
+        _block("Estimated against actual cost", ACCURACY_DEFINITION,
+               _frame_table("accuracy", report.accuracy, cols.ACCURACY_COLUMNS, masked)
+               if not report.accuracy.empty else _note("No estimate was recorded this week.")),
+    ]
     return parts
 
 

@@ -47,10 +47,11 @@ LOSS_DEFINITION = (
     "most; phones masked.")
 ACCURACY_DEFINITION = (
     "The original service wrote an estimate before serving a request and the actual cost "
-    "(<action>_completed) after it; the loader counts the actual in place of the estimate. "
-    "Here each week's actual is set against its estimate, per action. Estimate off by: "
-    "(estimated − actual) / actual; positive when the estimates ran high. Estimates without "
-    "an actual stand as the cost. Only sources whose lines the loader pairs are included.")
+    "(<action>_completed) after it; the actual counts in place of the estimate. Here each "
+    "of the week's actuals is set against its estimate, per action (the loader's pairing "
+    "rule: same user and action, at most two minutes apart). Estimate off by: (estimated − "
+    "actual) / actual; positive when the estimates ran high. Estimates without an actual "
+    "stand as the cost (known where the loader paired the lines).")
 
 
 class ReportError(Exception):

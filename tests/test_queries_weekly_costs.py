@@ -280,3 +280,26 @@ def test_estimate_weeks_follow_the_reporting_timezone(make_db: MakeDb) -> None:
     got = accuracy(make_db, "Europe/Paris")
     assert "dietary_advice" not in got.index
     assert got.loc["meal_plan", ["pairs", "actual_micro"]].tolist() == [3, m("0.93")]
+
+
+def test_a_source_that_gave_counted_itself_pairs_its_declared_estimates(make_db: MakeDb
+                                                                         ) -> None:
+    # as the demo writes it: the estimate says counted=false, its actual follows 1 s later;
+    # a failed request's estimate counts (counted=true) and has no actual, but the source
+    # does not mark it an estimate, so it is not reported alone; a counted estimate-shaped
+    # line is not compared with the actual 30 s after it
+    db = make_db(costs=[
+        line(U1, "2026-03-10 10:00:00", "meal_plan", "0.08", counted=False, completed=False),
+        line(U1, "2026-03-10 10:00:01", "meal_plan", "0.06"),
+        line(U1, "2026-03-11 10:00:00", "meal_plan", "0.08", counted=True, completed=False),
+        line(U1, "2026-03-11 10:00:30", "meal_plan", "0.07"),
+    ])
+    con = connect_read_only(db)
+    try:
+        got = weekly_costs.estimate_accuracy(con, week="2026-W11", tz="UTC")
+    finally:
+        con.close()
+    # one pair: 0.08 against 0.06, +0.02, 33.33% high
+    assert got[["action", "pairs", "estimated_micro", "actual_micro", "difference_micro",
+                "bias_pct", "estimates_alone"]].values.tolist() == [
+        ["meal_plan", 1, m("0.08"), m("0.06"), m("0.02"), 33.33, 0]]

@@ -16,6 +16,7 @@ import openpyxl
 import pytest
 from bs4 import BeautifulSoup
 
+from core.formats import round_half_up
 from core.privacy import mask_phone
 from enforcement.money import to_micro
 from enforcement.policy import load_policy
@@ -102,8 +103,10 @@ def test_csv_opens_with_the_weeks_key_figures_then_a_blank_line(db: Path, tmp_pa
             got = by_key[key][column]
             if want is None:
                 assert got == "", key
-            elif kind in (cells.MONEY, cells.PCT, cells.RATIO):
-                assert Decimal(got) == Decimal(str(want)), key
+            elif kind == cells.MONEY:  # exact
+                assert Decimal(got) == want, key
+            elif kind in (cells.PCT, cells.RATIO):  # to two decimals, half up
+                assert Decimal(got) == round_half_up(want, 2), key
             else:
                 assert int(got) == want, key
     # by hand: revenue 20.00 against 4.00; margin 14.70 / 20.00 = 73.5% against

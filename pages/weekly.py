@@ -26,7 +26,8 @@ def table(df: pd.DataFrame, columns: Sequence[tuple[str, str, str]]) -> None:
     """A report table on the page: labelled, phones masked, money shown as dollars."""
     money = {label: st.column_config.NumberColumn(label, format="dollar")
              for _k, label, kind in columns if kind == cells.MONEY}
-    unit = {label: st.column_config.NumberColumn(label, format="$%.4f")
+    # printf puts a sign after a "$" ("$-0.0010"): per-request money shows as plain USD
+    unit = {label: st.column_config.NumberColumn(f"{label} (USD)", format="%.4f")
             for _k, label, kind in columns if kind == cells.UNIT_MONEY}
     pct = {label: st.column_config.NumberColumn(label, format="%.1f%%")
            for _k, label, kind in columns if kind == cells.PCT}
@@ -107,12 +108,7 @@ with right:
 st.subheader("Cost optimisation opportunities")
 st.markdown("**Unit economics per action**")
 st.caption(model.ECONOMICS_DEFINITION)
-left, right = st.columns([3, 2])
-with left:
-    table(rep.economics, cols.ECONOMICS_COLUMNS)
-with right:
-    if not rep.economics.empty:
-        st.plotly_chart(charts.economics_chart(rep.economics), width="stretch")
+table(rep.economics, cols.ECONOMICS_COLUMNS)  # full width: the unit margin is the point
 left, right = st.columns(2)
 with left:
     st.markdown("**Categories whose cost grew**")
@@ -122,12 +118,14 @@ with left:
     else:
         table(rep.categories, cols.CATEGORY_COLUMNS)
 with right:
-    st.markdown("**Users whose cost exceeds their revenue the most**")
-    st.caption(model.LOSS_DEFINITION)
-    if rep.loss_users.empty:
-        st.info("No user's cost exceeded their revenue this week.")
-    else:
-        table(rep.loss_users, cols.LOSS_USER_COLUMNS)
+    if not rep.economics.empty:
+        st.plotly_chart(charts.economics_chart(rep.economics), width="stretch")
+st.markdown("**Users whose cost exceeds their revenue the most**")
+st.caption(model.LOSS_DEFINITION)
+if rep.loss_users.empty:
+    st.info("No user's cost exceeded their revenue this week.")
+else:
+    table(rep.loss_users, cols.LOSS_USER_COLUMNS)
 st.markdown("**Estimated against actual cost**")
 st.caption(model.ACCURACY_DEFINITION)
 if rep.accuracy.empty:

@@ -432,3 +432,12 @@ def test_demo_business_xlsx_and_html_equal_the_kpi_layer(demo_db: Path, tmp_path
     total = sum(Decimal(str(r[4])) for r in openpyxl.load_workbook(xlsx)["users"]
                 .iter_rows(min_row=2, values_only=True))
     assert total.quantize(Decimal("0.000001")) == now["cost_usd"]
+
+
+def test_report_weekly_still_offers_the_names_it_held_before_the_split() -> None:
+    from report import command, html
+    from report import weekly as facade
+
+    assert facade.build_weekly is model.build_weekly and facade.main is command.main
+    assert facade.to_html is html.to_html and facade.render is files.render
+    assert facade.USER_COLUMNS is columns.USER_COLUMNS and facade.MONEY == cells.MONEY

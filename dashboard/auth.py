@@ -21,6 +21,7 @@ import base64
 import getpass
 import hashlib
 import hmac
+import importlib.util
 import secrets as _random
 import sys
 import threading
@@ -317,11 +318,27 @@ def _password_gate(conf: Mapping[str, Any]) -> Viewer:
     st.stop()
 
 
-def _oidc_gate(conf: Mapping[str, Any]) -> Viewer:
+def oidc_missing_packages() -> list[str]:
+    """What `st.login` needs and this environment lacks. Authlib alone is not enough: its
+    Starlette client imports httpx2 (or the older httpx) only when the browser reaches
+    `/auth/login`, so without one the button leads to a server error, not the provider."""
     from streamlit.auth_util import is_authlib_installed
 
-    if not is_authlib_installed():
-        st.error("Sign-in with `[auth]` needs Authlib: `pip install Authlib==1.9.6`.")
+    missing = [] if is_authlib_installed() else ["Authlib==1.9.6"]
+    if not (_installed("httpx2") or _installed("httpx")):
+        missing.append("httpx2==2.16.2")
+    return missing
+
+
+def _installed(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def _oidc_gate(conf: Mapping[str, Any]) -> Viewer:
+    missing = oidc_missing_packages()
+    if missing:
+        st.error(f"Sign-in with `[auth]` needs {' and '.join(m.split('==')[0] for m in missing)}"
+                 f": `pip install {' '.join(missing)}`.")
         st.stop()
     user = st.user
     if not user.get("is_logged_in", False):

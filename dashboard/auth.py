@@ -248,8 +248,7 @@ def nav_position() -> Literal["sidebar", "hidden"]:
         viewer = current_viewer()
         admitted = viewer is not None and viewer.mode == "password"
     else:
-        email = str(st.user.get("email") or "") if st.user.get("is_logged_in", False) else ""
-        admitted = email_allowed(email, list(_access(conf).get("allowed_emails", [])))
+        admitted = _oidc_admitted(st.user, _access(conf))
     return "sidebar" if admitted else "hidden"
 
 
@@ -351,8 +350,7 @@ def _oidc_gate(conf: Mapping[str, Any]) -> Viewer:
         st.stop()
     email = str(user.get("email") or "")
     access = _access(conf)
-    verified = user.get("email_verified", True) is not False
-    if not verified or not email_allowed(email, list(access.get("allowed_emails", []))):
+    if not _oidc_admitted(user, access):
         _sign_in_title()
         st.error(f"{email or 'This account'} is not allowed to see this dashboard. "
                  "Ask its owner to add you to `[access] allowed_emails`.")
@@ -362,6 +360,14 @@ def _oidc_gate(conf: Mapping[str, Any]) -> Viewer:
                     mode="oidc")
     _signed_in_sidebar(viewer)
     return viewer
+
+
+def _oidc_admitted(user: Mapping[str, Any], access: Mapping[str, Any]) -> bool:
+    """Signed in, with an email the provider verified and the allow-list admits. One rule
+    for the gate and the page list, so neither admits someone the other refuses."""
+    if not user.get("is_logged_in", False) or user.get("email_verified", True) is False:
+        return False
+    return email_allowed(str(user.get("email") or ""), list(access.get("allowed_emails", [])))
 
 
 def _streamlit_secrets() -> Mapping[str, Any]:
@@ -397,7 +403,10 @@ def _signed_in_sidebar(viewer: Viewer) -> None:
         if st.button("Sign out", key="_sign_out"):
             st.session_state.pop(_SESSION_KEY, None)
             if viewer.mode == "oidc":
+                # st.logout() queues the browser's trip to /auth/logout, which deletes the
+                # identity cookie; a rerun would clear that queue and keep the cookie.
                 st.logout()
+                st.stop()
             st.rerun()
 
 

@@ -28,7 +28,7 @@ from dashboard import settings, ui
 from loaders.publish import connect_read_only
 from queries import kpis as K
 from tests.browser import chromium_page, free_port, screenshot, streamlit_server, wait_for_app
-from tests.oidc_fixtures import Account, Client, oidc_provider
+from tests.oidc_fixtures import Account, Client, oidc_provider, require_node
 
 pytestmark = pytest.mark.browser
 
@@ -254,8 +254,10 @@ def test_sign_out_ends_the_session_here_and_at_the_provider(app: App, page) -> N
     sign_in_at_provider(page, app, FOUNDER)
     assert_signed_in_on_daily(page, app, f"{FOUNDER.email} (admin)")
     page.locator('[data-testid="stSidebar"]').get_by_role("button", name="Sign out").click()
-    # Streamlit sends the browser to the provider's end-session page with the ID token.
-    page.wait_for_url(f"{app.issuer}/session/end**", timeout=60_000)
+    # Streamlit sends the browser to /auth/logout (which deletes the identity cookie), then
+    # to the provider's end-session page with the ID token.
+    expect(page, "Sign out never left the app: the identity cookie was kept").to_have_url(
+        re.compile(re.escape(f"{app.issuer}/session/end")), timeout=30_000)
     screenshot(page, "oidc-provider-sign-out-page")
     page.get_by_role("button", name="Yes, sign me out").click()
     page.wait_for_url(f"{app.url}/**", timeout=60_000)
@@ -320,3 +322,14 @@ def test_an_expired_identity_cookie_is_not_accepted(app: App, page) -> None:
     page.reload()
     wait_for_app(page, timeout_s=180)
     assert_signed_in_on_daily(page, app, f"{FOUNDER.email} (admin)")
+
+
+# --- the tools ----------------------------------------------------------------------------
+
+
+def test_without_node_the_provider_fails_with_what_to_install(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A machine without Node fails these tests with the fix, never skips them."""
+    monkeypatch.setattr("tests.oidc_fixtures.shutil.which", lambda name: None)
+    with pytest.raises(RuntimeError, match="apt-get install nodejs npm"):
+        require_node()

@@ -276,6 +276,24 @@ def test_sign_out_ends_the_session_here_and_at_the_provider(app: App, page) -> N
     expect(page.get_by_label("Password")).to_be_visible()
 
 
+def test_a_cookie_copied_before_sign_out_still_opens_the_dashboard(app: App, page) -> None:
+    """A limit of st.login, pinned so the README's warning stays true: the identity cookie
+    is stateless, so sign-out deletes it from this browser but cannot revoke a copy."""
+    open_sign_in(page, app)
+    sign_in_at_provider(page, app, DEV)
+    copy = identity_cookie(page)["value"]
+    page.locator('[data-testid="stSidebar"]').get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(re.compile(re.escape(f"{app.issuer}/session/end")),
+                             timeout=30_000)
+    page.get_by_role("button", name="Yes, sign me out").click()
+    page.wait_for_url(f"{app.url}/**", timeout=60_000)
+    assert identity_cookie(page) == {}
+    set_identity_cookie(page, app, copy)
+    page.reload()
+    wait_for_app(page, timeout_s=180)
+    assert_signed_in_on_daily(page, app, DEV.email)
+
+
 # --- the identity cookie ------------------------------------------------------------------
 
 

@@ -32,7 +32,7 @@ from typing import Any, Literal
 
 import streamlit as st
 
-from dashboard import audit, secrecy, settings
+from core import audit, secrecy, settings
 
 Mode = Literal["oidc", "password", "local"]
 

@@ -1,6 +1,6 @@
 """Weekly: the week against the week before, who makes and loses money, and the report files.
 
-Everything shown comes from `dashboard.report.build_weekly` (the query layer), the same
+Everything shown comes from `report.weekly.build_weekly` (the query layer), the same
 object the weekly report command renders, so the page and the files agree to the cent.
 """
 
@@ -12,11 +12,14 @@ from collections.abc import Sequence
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, report, settings, ui
-from dashboard import weekly_charts as charts
+from core import metrics, settings
+from dashboard import data, ui
 from enforcement.levels import LEVELS
 from enforcement.policy import load_policy
+from queries import kpis as K
 from queries import weekly
+from report import charts
+from report import weekly as report
 
 
 def table(df: pd.DataFrame, columns: Sequence[tuple[str, str, str]]) -> None:
@@ -34,11 +37,11 @@ ui.require_data()
 
 tz = settings.timezone()
 policy = load_policy(settings.policy_path())
-week = ui.week_picker(data.cached(weekly.weeks_with_data)(tz=tz),
-                      default=data.cached(weekly.default_week)(tz=tz))
-if week is None:
+span = data.cached(K.data_span)(tz=tz)
+if span is None:
     st.info("No cost or revenue event is loaded yet.")
     st.stop()
+week = ui.period_picker("week", *span, default=data.cached(weekly.default_week)(tz=tz))
 
 rep: report.WeeklyReport = data.cached(report.build_weekly)(week=week, tz=tz, policy=policy)
 st.caption(f"{rep.label} · compared with {rep.previous} · timezone {tz} · policy {policy.name}")
@@ -46,20 +49,13 @@ if rep.empty:
     st.warning(f"No data for {rep.week}: no cost or revenue event in that week.")
 
 # -- headline figures against the week before and the targets ------------------------------
-HEADLINE = (("profit_usd", "revenue_usd", "cost_usd", "active_users"),
-            ("margin_pct", "payment_conversion_pct", "users_at_target_pct"))
-SHORT = {"users_at_target_pct": "Users at target (MTD)"}
 rows = {r["key"]: r for r in report.kpi_table(rep)}
-for keys in HEADLINE:
-    for col, key in zip(st.columns(4), keys, strict=False):
-        r = rows[key]
+shown = metrics.headline(metrics.WEEKLY)  # the week's headline figures of core.metrics
+for start in range(0, len(shown), 4):
+    for col, m in zip(st.columns(4), shown[start:start + 4], strict=False):
+        r = rows[m.key]
         with col:
-            ui.kpi_card(SHORT.get(key, r["label"]), report.show(r["kind"], r["value"]),
-                        delta=report.fmt_change(r["kind"], r["value"], r["previous"]),
-                        delta_color="inverse" if key == "cost_usd" else "normal",
-                        target=report.fmt_target(r["target"], r["kind"]) or None, ok=r["met"],
-                        help=f"{r['label']}; {rep.previous}: "
-                             f"{report.show(r['kind'], r['previous'])}")
+            ui.figure_card(m, r["value"], r["previous"], r["target"])
 
 with st.expander("Every key figure against the week before"):
     st.dataframe(

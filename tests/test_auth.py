@@ -12,7 +12,8 @@ import pytest
 from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
 
-from dashboard import audit, auth, secrecy, uploads
+from core import audit, secrecy
+from dashboard import auth, uploads
 from tests.auth_fixtures import (
     ADMIN_PASSWORD,
     TEAM_PASSWORD,

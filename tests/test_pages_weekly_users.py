@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import report
 from enforcement.policy import load_policy
 from loaders.publish import connect_read_only
 from queries import kpis, users, weekly
+from report import weekly as report
 from tests import weekly_users_fixtures as fx
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,7 +53,7 @@ def test_weekly_cards_equal_the_kpi_layer_for_the_week_and_the_one_before(db: Pa
     shown = {m.label: (m.value, m.delta) for m in at.metric}
     short = {"Share of users at target (month to date)": "Users at target (MTD)"}
     assert len(shown) == 7
-    for key, label, kind in report.KPI_ROWS:
+    for key, label, kind in report.kpi_rows():
         label = short.get(label, label)
         if label in shown:
             assert shown[label] == (report.show(kind, now[key]),

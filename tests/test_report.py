@@ -18,12 +18,12 @@ import openpyxl
 import pytest
 from bs4 import BeautifulSoup
 
-from dashboard import report
-from dashboard.privacy import mask_phone
+from core.privacy import mask_phone
 from enforcement.money import to_micro
 from enforcement.policy import load_policy
 from loaders.publish import connect_read_only
 from queries import kpis, weekly
+from report import weekly as report
 from tests import weekly_users_fixtures as fx
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,7 +114,7 @@ def test_xlsx_sheets_hold_the_query_layers_numbers_as_numbers(db: Path, tmp_path
     now, before, users = expected(db)
 
     summary = {row[0].value: row for row in wb["summary"].iter_rows() if row[0].value}
-    for key, label, kind in report.KPI_ROWS:
+    for key, label, kind in report.kpi_rows():
         cell, prev = summary[label][1], summary[label][2]
         for got, want in ((cell, now[key]), (prev, before[key])):
             if want is None:
@@ -184,7 +184,7 @@ def test_html_shows_the_query_layers_figures(db: Path, tmp_path: Path) -> None:
     assert cli(db, out, "--week", fx.WEEK) == 0
     soup = BeautifulSoup(out.read_text(encoding="utf-8"), "html.parser")
     now, before, users = expected(db)
-    for key, _label, kind in report.KPI_ROWS:
+    for key, _label, kind in report.kpi_rows():
         cells = soup.select_one(f'#kpis tr[data-key="{key}"]').find_all("td")
         assert cells[1].get_text() == report.show(kind, now[key]), key
         assert cells[2].get_text() == report.show(kind, before[key]), key
@@ -314,7 +314,7 @@ def test_demo_business_xlsx_and_html_equal_the_kpi_layer(demo_db: Path, tmp_path
     summary = {row[0].value: row[1].value for row in openpyxl.load_workbook(xlsx)["summary"]
                .iter_rows() if row[0].value}
     soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
-    for key, label, kind in report.KPI_ROWS:
+    for key, label, kind in report.kpi_rows():
         if kind == report.MONEY:
             assert round(Decimal(str(summary[label])), 6) == now[key], key
         cell = soup.select_one(f'#kpis tr[data-key="{key}"]').find_all("td")[1].get_text()

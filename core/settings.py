@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -69,3 +70,28 @@ def check_timezone(name: str) -> str:
         msg = f"unknown timezone {name!r}: use an IANA name such as Europe/Paris"
         raise ValueError(msg) from exc
     return name
+
+
+EARLIEST_INSTANT = "2000-01-01"
+LATEST_INSTANT = "2100-01-01"
+
+
+def instant_range() -> tuple[datetime, datetime]:
+    """The instants a load accepts, `earliest <= ts < latest` (UTC).
+
+    No real event is older than the service or centuries ahead; `infinity` or year 12000
+    would load and then break every page. `PROFIT_EARLIEST`/`PROFIT_LATEST`, else
+    `[loading] earliest`/`latest`, else 2000-01-01 and 2100-01-01.
+    """
+    bounds = []
+    for env, key, default in (("PROFIT_EARLIEST", "earliest", EARLIEST_INSTANT),
+                              ("PROFIT_LATEST", "latest", LATEST_INSTANT)):
+        text = _setting(env, "loading", key, default)
+        try:
+            bounds.append(datetime.fromisoformat(text).replace(tzinfo=None))
+        except ValueError as exc:
+            raise ValueError(f"[loading] {key} is not a date: {text!r}") from exc
+    earliest, latest = bounds
+    if not earliest < latest:
+        raise ValueError(f"[loading] earliest ({earliest}) must be before latest ({latest})")
+    return earliest, latest

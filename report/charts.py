@@ -1,6 +1,6 @@
 """The Weekly page's charts, built once for the page and the weekly report.
 
-Plain Plotly (no Streamlit), so `dashboard.report` embeds exactly the figures the page
+Plain Plotly (no Streamlit), so `report` embeds exactly the figures the page
 shows. Money arrives as integer micro-dollars and becomes dollars only here, for drawing.
 """
 

@@ -24,7 +24,8 @@ import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from playwright.sync_api import expect
 
-from dashboard import settings, ui
+from core import settings
+from dashboard import ui
 from loaders.publish import connect_read_only
 from queries import kpis as K
 from tests.browser import chromium_page, free_port, screenshot, streamlit_server, wait_for_app

@@ -134,4 +134,6 @@ def render_sources() -> None:
             data._connection.clear()
             bar.progress(1.0, text=f"{name}: done")
             st.success(mask_text(result.summary()))
+            for note in result.notes:  # how each table was read, and what was not seen
+                st.caption(mask_text(note))
     table_slot.dataframe(status_table(sources), hide_index=True, width="stretch")

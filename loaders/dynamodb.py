@@ -355,6 +355,7 @@ def load_dynamodb(db: Path, *, env: str, region: str | None = None,
                           progress=progress)
     # The watermark is computed lazily: the misfiled counts are known once all is read.
     result = load(db, source, chunks, watermark=lambda: watermark_of(plans, now, previous))
+    result.notes = [plan.describe() for plan in plans]
     return result, plans
 
 

@@ -89,6 +89,9 @@ class LoadResult:
     status: str = "ok"
     error: str | None = None
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    # What the source read and how (a scan, a month query, a whole read) and what an
+    # incremental read could not see, one line per table: shown with the summary.
+    notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         """The one line a command prints (a source named after a phone shows it masked)."""

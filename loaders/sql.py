@@ -288,7 +288,7 @@ def plan_tables(engine: sa.Engine, url: sa.URL, maps: list[TableMap] | None,
     plans = []
     with _errors(url), engine.connect() as conn:
         for m, table in _resolve(conn, maps):
-            until, since, why = None, None, whole or m.why_whole or "no previous load"
+            until, since, why = None, None, m.why_whole or whole or "no previous load"
             if m.watermark:
                 mark = table.c[m.watermark]
                 query = sa.select(sa.func.max(mark)).select_from(table)
@@ -415,7 +415,9 @@ def load_sql(db: Path, url: str | sa.URL, *, mapping: Path | None = None,
         if plans_out is not None:
             plans_out.extend(plans)
         chunks = sql_chunks(engine, parsed, plans, chunk_rows=chunk_rows, progress=progress)
-        return load(db, source, chunks, watermark=watermark_of(plans, previous, now))
+        result = load(db, source, chunks, watermark=watermark_of(plans, previous, now))
+        result.notes = [plan.describe() for plan in plans]
+        return result
     finally:
         engine.dispose()
 

@@ -22,7 +22,7 @@ from dashboard import what_if_state as state
 from enforcement import whatif
 from enforcement.decide import decide
 from enforcement.money import fmt_usd, to_micro, usd
-from enforcement.policy import Policy, diff
+from enforcement.policy import Policy, PolicyError, diff
 from enforcement.replay import ReplayResult, from_us
 
 UNITS = {"money": "USD", "factor": "basis points"}
@@ -59,7 +59,12 @@ def choose_start() -> tuple[Policy, str]:
             st.button("Use pasted policy", on_click=state.on_paste, key="wi_paste_go")
         if state.upload_error():
             st.error(state.upload_error(), icon=":material/block:")
-    return state.start_policy(choice)
+    try:
+        return state.start_policy(choice)
+    except (PolicyError, OSError) as exc:  # the current policy file is refused: say so
+        st.error(f"The current policy cannot be used: {exc}. Starting from the seed.",
+                 icon=":material/block:")
+        return state.start_policy(state.START_SEED)
 
 
 # -- the editor --

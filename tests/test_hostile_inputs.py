@@ -311,3 +311,20 @@ def test_what_if_page_refuses_absurd_policies_without_a_traceback(
     assert "The policy loader refuses this edit" in shown
     assert "too large an amount: 1E+999999" in shown  # marked at thresholds.cutoff's field
     assert "must be at most 1,000,000,000, got 99999999999999999999" in shown
+
+
+@pytest.mark.parametrize("page", ["daily", "weekly", "monthly", "users", "what_if"])
+def test_an_absurd_current_policy_is_an_error_on_the_page_not_a_traceback(
+        page: str, demo_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    current = tmp_path / "current.toml"
+    current.write_bytes(ABSURD["huge-money.toml"])
+    monkeypatch.setenv("PROFIT_DB", str(demo_db))
+    monkeypatch.setenv("PROFIT_POLICY", str(current))
+    at = AppTest.from_file(str(ROOT / "pages" / f"{page}.py"), default_timeout=120)
+    at.query_params.update({"day": "2026-03-02", "week": "2026-W10", "month": "2026-03",
+                            "from": "2026-03", "to": "2026-03"})
+    if page == "what_if":
+        at.session_state["wi_start"] = "current"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("thresholds.cutoff: too large an amount" in e.value for e in at.error)

@@ -328,3 +328,24 @@ def test_an_absurd_current_policy_is_an_error_on_the_page_not_a_traceback(
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("thresholds.cutoff: too large an amount" in e.value for e in at.error)
+
+
+def test_the_data_page_shows_hostile_refusals_without_a_traceback(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    f = tmp_path / "c.csv"
+    f.write_bytes(HEADER.encode() + GOOD.format(id="ok").encode()
+                  + b"n,+1555\x001230001,2026-03-01,meal_plan,0.08\n"
+                  + b"b,+1555\xff\xfe1230001,2026-03-01,meal_plan,0.08\n"
+                  + b"x,+15551230001,2026-03-01,meal_plan," + b"9" * 200_000 + b"\n"
+                  + "u,+15551230001,\u202e2026-03-01,meal_plan,0.08\n".encode())
+    j = tmp_path / "c.jsonl"
+    j.write_text('{"event_id": "s", "user_id": "\\ud800", "ts": "2026", "cost_usd": 1}\n'
+                 + "[" * 3000 + "]" * 3000 + "\n")
+    db = tmp_path / "p.duckdb"
+    result = load_files(db, {"cost_events": [str(f), str(j)]})
+    assert (result.rows_written, result.rows_rejected) == (1, 6)
+    monkeypatch.setenv("PROFIT_DB", str(db))
+    at = AppTest.from_file(str(ROOT / "pages" / "data.py"), default_timeout=60).run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = at.dataframe[1].value  # the refused rows
+    assert len(shown) == 6 and shown["reason"].str.len().min() > 0

@@ -4,6 +4,11 @@ The format comes from the extension (`.csv`, `.parquet`, `.jsonl`/`.json`/`.ndjs
 each optionally `.gz`). With `--format dynamodb-json` (or when auto-detected) the lines
 are `{"Item": {...}}` records of the chatbot's original tables, mapped as the contract
 says. Every file is checked to exist before anything is written.
+
+Files are read as bytes, line by line: a line that is not UTF-8, not JSON, not an
+object, or not as wide as the CSV header is refused with its line number and the rest
+loads; a refused row's raw record is its line as it came. Only what no line survives
+(a corrupt gzip or Parquet file, a header that cannot be read) fails the whole load.
 """
 
 from __future__ import annotations

@@ -22,6 +22,12 @@ def month_bounds(start: str, end: str, tz: str) -> tuple[datetime, datetime]:
     return from_us(lo).replace(tzinfo=None), from_us(hi).replace(tzinfo=None)
 
 
+def _requests_query(con: duckdb.DuckDBPyConnection) -> str:
+    """A database loaded before the runtime's columns existed is read as it was written."""
+    has = int(run(con, "runtime_columns")["n"].iloc[0])
+    return "replay_requests" if has == 2 else "replay_requests_unrecorded"
+
+
 def read_history(db: Path | str | duckdb.DuckDBPyConnection, start: str, end: str,
                  tz: str) -> History:
     """Counted requests, revenue and affiliate clicks of months `start`..`end` (YYYY-MM)."""
@@ -29,7 +35,7 @@ def read_history(db: Path | str | duckdb.DuckDBPyConnection, start: str, end: st
     con = db if isinstance(db, duckdb.DuckDBPyConnection) else connect_read_only(Path(db))
     try:
         frames = [run(con, name, start=lo, end=hi)
-                  for name in ("replay_requests", "replay_revenue", "replay_clicks")]
+                  for name in (_requests_query(con), "replay_revenue", "replay_clicks")]
     finally:
         if con is not db:
             con.close()

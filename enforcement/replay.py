@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from enforcement.decide import State, decide, level_of
+from enforcement.decide import State, decide, level_of, tokens_credited
 from enforcement.levels import LEVELS, NOT_SERVED_REASONS, REASON_OK, REASON_SYSTEM
 from enforcement.money import to_micro, usd
 from enforcement.policy import Policy
@@ -227,18 +227,6 @@ def _order(user: np.ndarray, ts: np.ndarray, eid: np.ndarray) -> np.ndarray:
             run = perm[s:e]
             perm[s:e] = run[np.argsort(eid[run].astype(str), kind="stable")]
     return perm
-
-
-# -- token credits ---------------------------------------------------------------------------
-def tokens_credited(amount: int, recorded: int | None, policy: Policy) -> int:
-    """Tokens a `tokens` purchase adds: as recorded, else floor(amount/price) + bonus_pct% (floor)
-    of that when amount >= bonus_min ("at least", so exactly bonus_min earns the bonus)."""
-    if recorded is not None:
-        return recorded
-    base = amount // policy.token_price
-    if amount >= policy.bonus_min:
-        base += base * policy.bonus_pct // 100
-    return base
 
 
 # -- the result ------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ import pytest
 from runtime import policy_source, store
 from runtime.service import ProfitRuntime
 from runtime.settings import Settings
-from tests.sources_fixtures import AWS_ENV, REGION, free_port
+from tests.sources_fixtures import AWS_ENV, REGION, free_port, reset_moto
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_POLICY = ROOT / "enforcement" / "policies" / "seed-default.toml"
@@ -40,7 +40,7 @@ _prefixes = itertools.count()
 
 
 @contextlib.contextmanager
-def serial_moto() -> Iterator[str]:
+def serial_moto_server() -> Iterator[str]:
     """moto's app in a child process on 127.0.0.1, serving one request at a time."""
     port = free_port()
     log = open(os.devnull, "wb")  # noqa: SIM115 - closed below
@@ -69,9 +69,17 @@ def serial_moto_url() -> Iterator[str]:
         mp.setenv(key, value)
     for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "PROFIT_FAIL_MODE", "PROFIT_POLICY"):
         mp.delenv(key, raising=False)
-    with serial_moto() as url:
+    with serial_moto_server() as url:
         yield url
     mp.undo()
+
+
+@pytest.fixture
+def serial_moto(serial_moto_url: str) -> str:
+    """The module's serial moto server, emptied for this test (moto copies every table on
+    each transaction, so a backend left to grow slows every later test)."""
+    reset_moto(serial_moto_url)
+    return serial_moto_url
 
 
 def unique_prefix() -> str:

@@ -24,7 +24,7 @@ from tests import runtime_fixtures as rf
 from tests.runtime_fixtures import SEED_POLICY, events, make_runtime, scan
 from tests.sources_fixtures import AWS_ENV, REGION, inject_throttling
 
-serial_moto_url = rf.serial_moto_url
+serial_moto_url, serial_moto = rf.serial_moto_url, rf.serial_moto
 ROOT = Path(__file__).resolve().parent.parent
 U = "+15550001"
 
@@ -63,9 +63,9 @@ def simulate(url: str, prefix: str, lines: list, tmp_path: Path, *extra: str,
 
 
 def test_worked_example_through_simulate_gives_the_rules_table_row_by_row(
-        serial_moto_url: str, tmp_path: Path):
+        serial_moto: str, tmp_path: Path):
     prefix = rf.unique_prefix()
-    done = simulate(serial_moto_url, prefix, WORKED_EXAMPLE, tmp_path, "--create-tables")
+    done = simulate(serial_moto, prefix, WORKED_EXAMPLE, tmp_path, "--create-tables")
     assert done.returncode == 0, done.stderr
     rows = [json.loads(line) for line in done.stdout.splitlines()]
     assert rows == [
@@ -78,7 +78,7 @@ def test_worked_example_through_simulate_gives_the_rules_table_row_by_row(
         row("r4", False, "payment_required", "payment_required", 0, "0.00", due="5.00"),
         row("r5", True, "normal", "ok", 1, "0.02"),
     ]
-    rt = make_runtime(serial_moto_url, prefix=prefix, create=False)
+    rt = make_runtime(serial_moto, prefix=prefix, create=False)
     status = rt.get_user_profitability_status(U, now="2026-03-31T12:00:00Z")
     # Month end: cost 0.30 + 0.03 + 0.30 + 0.02 = 0.65, revenue 5.00, profit 4.35.
     assert status["monthly_cost"] == Decimal("0.65")
@@ -89,7 +89,7 @@ def test_worked_example_through_simulate_gives_the_rules_table_row_by_row(
                                                                                       209)
 
 
-def test_a_bad_line_is_reported_with_its_number_and_the_others_go_on(serial_moto_url: str,
+def test_a_bad_line_is_reported_with_its_number_and_the_others_go_on(serial_moto: str,
                                                                     tmp_path: Path):
     lines = [WORKED_EXAMPLE[0],
              {**WORKED_EXAMPLE[1], "est_cost": 0.3},
@@ -100,7 +100,7 @@ def test_a_bad_line_is_reported_with_its_number_and_the_others_go_on(serial_moto
              {**WORKED_EXAMPLE[1], "user": "not-a-phone"},
              "{not json",
              {**WORKED_EXAMPLE[4], "request_id": "r5"}]
-    done = simulate(serial_moto_url, rf.unique_prefix(), lines, tmp_path, "--create-tables")
+    done = simulate(serial_moto, rf.unique_prefix(), lines, tmp_path, "--create-tables")
     assert done.returncode == 1
     assert [json.loads(x)["request_id"] for x in done.stdout.splitlines()] == ["r1", "r5"]
     errors = done.stderr.splitlines()
@@ -114,8 +114,8 @@ def test_a_bad_line_is_reported_with_its_number_and_the_others_go_on(serial_moto
     assert len(errors) == 7
 
 
-def test_each_request_is_one_cost_item_with_its_decision_and_policy(serial_moto_url: str):
-    rt = make_runtime(serial_moto_url)
+def test_each_request_is_one_cost_item_with_its_decision_and_policy(serial_moto: str):
+    rt = make_runtime(serial_moto)
     rt.decide_request("whatsapp:+1 555-0001", "r1", "meal_plan", "0.30", "2026-03-01T09:00:00Z")
     rt.decide_request(U, "r2", "meal_plan", "0.30", "2026-03-01T10:00:00Z")
     items = events(rt, "costs")
@@ -142,8 +142,8 @@ def test_each_request_is_one_cost_item_with_its_decision_and_policy(serial_moto_
 
 
 def test_two_requests_in_the_same_microsecond_are_both_kept_in_decision_order(
-        serial_moto_url: str):
-    rt = make_runtime(serial_moto_url)
+        serial_moto: str):
+    rt = make_runtime(serial_moto)
     ts = "2026-03-01T09:00:00.123456Z"
     rt.decide_request(U, "b", "simple_message", "0.01", ts)
     rt.decide_request(U, "a", "simple_message", "0.01", ts)
@@ -155,8 +155,8 @@ def test_two_requests_in_the_same_microsecond_are_both_kept_in_decision_order(
 
 
 def test_a_retried_request_returns_the_recorded_decision_and_writes_nothing(
-        serial_moto_url: str):
-    rt = make_runtime(serial_moto_url)
+        serial_moto: str):
+    rt = make_runtime(serial_moto)
     first = rt.decide_request(U, "wamid.1", "meal_plan", "0.30", "2026-03-01T09:00:00Z")
     again = rt.decide_request(U, "wamid.1", "meal_plan", "0.99", "2026-03-01T09:05:00Z")
     assert (first.duplicate, again.duplicate) == (False, True)
@@ -165,8 +165,8 @@ def test_a_retried_request_returns_the_recorded_decision_and_writes_nothing(
     assert scan(rt, "tokens")[0]["version"] == 1
 
 
-def test_a_payment_id_credits_once(serial_moto_url: str):
-    rt = make_runtime(serial_moto_url)
+def test_a_payment_id_credits_once(serial_moto: str):
+    rt = make_runtime(serial_moto)
     one = rt.process_token_purchase(U, "5.00", "pi_1", now="2026-03-02T08:00:00Z")
     two = rt.process_token_purchase(U, "5.00", "pi_1", now="2026-03-02T08:01:00Z")
     # $5.00 / $0.05 = 100 tokens, + 20% bonus at >= $5.00 = 120
@@ -179,8 +179,8 @@ def test_a_payment_id_credits_once(serial_moto_url: str):
     assert scan(rt, "tokens")[0]["paid_tokens"] == 120
 
 
-def test_a_click_is_recorded_once_and_unlocks_gated_service(serial_moto_url: str):
-    rt = make_runtime(serial_moto_url)
+def test_a_click_is_recorded_once_and_unlocks_gated_service(serial_moto: str):
+    rt = make_runtime(serial_moto)
     rt.decide_request(U, "r1", "meal_plan", "0.30", "2026-03-01T09:00:00Z")
     rt.record_affiliate_click(U, "HelloFresh", "c1", now="2026-03-01T09:30:00Z")
     rt.record_affiliate_click(U, "HelloFresh", "c1", now="2026-03-01T09:31:00Z")
@@ -191,8 +191,8 @@ def test_a_click_is_recorded_once_and_unlocks_gated_service(serial_moto_url: str
                                                                             "HelloFresh")]
 
 
-def test_a_completion_counts_its_measured_cost_once(serial_moto_url: str):
-    rt = make_runtime(serial_moto_url)
+def test_a_completion_counts_its_measured_cost_once(serial_moto: str):
+    rt = make_runtime(serial_moto)
     rt.decide_request(U, "r1", "meal_plan", "0.30", "2026-03-01T09:00:00Z")
     rt.complete_request(U, "r1", "0.29", "2026-03-01T09:00:02Z")
     again = rt.complete_request(U, "r1", "0.29", "2026-03-01T09:00:03Z")
@@ -208,8 +208,8 @@ def test_a_completion_counts_its_measured_cost_once(serial_moto_url: str):
         rt.complete_request(U, "nope", "0.01", "2026-03-01T10:00:01Z")
 
 
-def test_a_new_month_starts_from_its_free_tokens_and_keeps_paid_ones(serial_moto_url: str):
-    rt = make_runtime(serial_moto_url)
+def test_a_new_month_starts_from_its_free_tokens_and_keeps_paid_ones(serial_moto: str):
+    rt = make_runtime(serial_moto)
     rt.record_payment(U, "p1", "5.00", "tokens", 120, "2026-03-31T23:00:00Z")
     rt.decide_request(U, "r1", "meal_plan", "0.30", "2026-03-31T23:30:00Z")
     status = rt.get_user_profitability_status(U, now="2026-04-01T00:00:00Z")
@@ -227,16 +227,16 @@ def test_a_new_month_starts_from_its_free_tokens_and_keeps_paid_ones(serial_moto
     (lambda rt: rt.track_cost_event(U, "meal_plan_generation", {"ai_tokens": 1500},
                                     actual_cost=0.08, request_id="r"), "is a float"),
 ])
-def test_bad_input_is_refused_with_its_reason_and_nothing_is_written(serial_moto_url: str,
+def test_bad_input_is_refused_with_its_reason_and_nothing_is_written(serial_moto: str,
                                                                      call, reason):
-    rt = make_runtime(serial_moto_url)
+    rt = make_runtime(serial_moto)
     with pytest.raises(InputError, match=reason):
         call(rt)
     assert scan(rt, "costs") == [] and scan(rt, "tokens") == []
 
 
-def test_throttling_is_retried_and_the_decision_recorded_once(serial_moto_url: str):
-    rt = make_runtime(serial_moto_url)
+def test_throttling_is_retried_and_the_decision_recorded_once(serial_moto: str):
+    rt = make_runtime(serial_moto)
     reads = inject_throttling(rt.client, "BatchGetItem", 2)
     writes = inject_throttling(rt.client, "TransactWriteItems", 2)
     out = rt.decide_request(U, "r1", "meal_plan", "0.30", "2026-03-01T09:00:00Z")
@@ -247,9 +247,9 @@ def test_throttling_is_retried_and_the_decision_recorded_once(serial_moto_url: s
 
 
 @pytest.mark.parametrize("mode", ["open", "closed"])
-def test_a_missing_table_fails_as_configured_with_one_clear_line(serial_moto_url: str, mode,
+def test_a_missing_table_fails_as_configured_with_one_clear_line(serial_moto: str, mode,
                                                                  caplog):
-    rt = make_runtime(serial_moto_url, create=False, fail_mode=mode)
+    rt = make_runtime(serial_moto, create=False, fail_mode=mode)
     with caplog.at_level(logging.ERROR, logger="runtime"):
         answer = rt.enforce_profit_requirements(U, "meal_plan", "0.30")
     assert answer["action_allowed"] is (mode == "open")
@@ -261,8 +261,8 @@ def test_a_missing_table_fails_as_configured_with_one_clear_line(serial_moto_url
     assert f"failing {mode}" in record.getMessage()
 
 
-def test_refused_credentials_are_named_not_a_traceback(serial_moto_url: str, caplog):
-    rt = make_runtime(serial_moto_url)
+def test_refused_credentials_are_named_not_a_traceback(serial_moto: str, caplog):
+    rt = make_runtime(serial_moto)
     body = json.dumps({"__type": "com.amazon.coral.service#UnrecognizedClientException",
                        "message": "The security token included in the request is invalid."})
     from botocore.awsrequest import AWSResponse
@@ -281,8 +281,8 @@ def test_refused_credentials_are_named_not_a_traceback(serial_moto_url: str, cap
     assert "UnrecognizedClientException" in caplog.records[0].getMessage()
 
 
-def test_the_guide_names_keep_their_return_keys(serial_moto_url: str):
-    rt = make_runtime(serial_moto_url)
+def test_the_guide_names_keep_their_return_keys(serial_moto: str):
+    rt = make_runtime(serial_moto)
     answer = rt.enforce_profit_requirements(U, "meal_plan", "0.30", request_id="w1",
                                             now="2026-03-01T09:00:00Z")
     assert {"action_allowed", "enforcement_type", "message", "restriction_level",
@@ -304,8 +304,8 @@ def test_the_guide_names_keep_their_return_keys(serial_moto_url: str):
             refused["affiliate_required"]) == (False, "affiliate_required", True)
 
 
-def test_the_policy_is_read_from_s3_with_its_id(serial_moto_url: str, tmp_path: Path):
-    s3 = boto3.client("s3", endpoint_url=serial_moto_url, region_name=REGION)
+def test_the_policy_is_read_from_s3_with_its_id(serial_moto: str, tmp_path: Path):
+    s3 = boto3.client("s3", endpoint_url=serial_moto, region_name=REGION)
     s3.create_bucket(Bucket="policies")
     policy = load_policy(SEED_POLICY).with_changes({"name": "tight", "thresholds.cutoff": "1.75"})
     save_policy(policy, tmp_path / "tight.toml")
@@ -316,9 +316,9 @@ def test_the_policy_is_read_from_s3_with_its_id(serial_moto_url: str, tmp_path: 
     assert loaded.policy_id == f"tight@{__import__('hashlib').sha256(content).hexdigest()[:12]}"
 
 
-def test_the_loader_reads_what_the_runtime_wrote_with_nothing_refused(serial_moto_url: str,
+def test_the_loader_reads_what_the_runtime_wrote_with_nothing_refused(serial_moto: str,
                                                                      tmp_path: Path):
-    rt = make_runtime(serial_moto_url)
+    rt = make_runtime(serial_moto)
     for event in WORKED_EXAMPLE:
         if event["type"] == "payment":
             rt.record_payment(U, "p1", "5.00", "tokens", 120, event["ts"])
@@ -328,7 +328,7 @@ def test_the_loader_reads_what_the_runtime_wrote_with_nothing_refused(serial_mot
     rt.complete_request(U, "r5", "0.02", "2026-03-03T10:00:02Z")
     rt.record_affiliate_click(U, "HelloFresh", "c1", now="2026-03-04T09:00:00Z")
     db = tmp_path / "runtime.duckdb"
-    result, plans = load_dynamodb(db, env="dev", endpoint_url=serial_moto_url,
+    result, plans = load_dynamodb(db, env="dev", endpoint_url=serial_moto,
                                   prefix=rt.settings.prefix)
     assert result.rows_rejected == 0
     assert {p.logical for p in plans} == {"costs", "revenue", "tokens", "affiliate"}
@@ -376,8 +376,8 @@ def test_a_database_loaded_before_the_runtime_columns_still_replays(tmp_path: Pa
     assert history.req_cost.tolist() == [300_000]
 
 
-def test_store_errors_are_one_line(serial_moto_url: str):
-    rt = make_runtime(serial_moto_url, create=False)
+def test_store_errors_are_one_line(serial_moto: str):
+    rt = make_runtime(serial_moto, create=False)
     with pytest.raises(store.StoreUnavailable) as err:
         rt.decide_request(U, "r1", "meal_plan", "0.30")
     assert "\n" not in str(err.value) and "not found" in str(err.value)

@@ -184,7 +184,7 @@ class ProfitRuntime:
         return None
 
     def _race_lost(self, attempt: int) -> None:
-        self._sleep(random.uniform(0, min(0.1, 0.001 * 2 ** min(attempt, 7))))
+        self._sleep(random.uniform(0, min(0.5, 0.005 * 2 ** min(attempt, 7))))
 
     def policy(self) -> LoadedPolicy:
         return self.policies.get()

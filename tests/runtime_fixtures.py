@@ -114,3 +114,35 @@ def events(rt: ProfitRuntime, logical: str) -> list[dict[str, Any]]:
     """The event items of a table (its idempotency keys left out), in sort-key order."""
     return sorted((i for i in scan(rt, logical) if i.get("record_type") != "idempotency"),
                   key=lambda i: (i["user_phone"], i["timestamp"]))
+
+
+def concurrency_worker(url: str, prefix: str, policy: str, worker: int, threads: int,
+                       plan: list[tuple[str, str, str, str]]) -> None:
+    """One process of the concurrency test: `threads` threads, each sending every request
+    of `plan` (user, id pattern, action, cost) with its own ids ("{w}-{t}" filled in, so
+    an id without the pattern is the same request sent by everyone). Prints a JSON line
+    per request: the decision as recorded."""
+    import json
+    from concurrent.futures import ThreadPoolExecutor
+
+    os.environ.update(AWS_ENV)
+    rt = ProfitRuntime(settings_for(url, prefix), policy=policy_source.load(policy))
+
+    def run(t: int) -> list[dict[str, Any]]:
+        out = []
+        for user, pattern, action, cost in plan:
+            rid = pattern.format(w=worker, t=t)
+            if action == "pay":
+                res = rt.record_payment(user, rid, cost, "tokens", None,
+                                        "2026-03-10T12:00:00Z")
+                out.append({"user": user, "id": rid, "tokens": res.tokens_credited,
+                            "duplicate": res.duplicate})
+                continue
+            res = rt.decide_request(user, rid, action, cost, "2026-03-10T12:00:00Z")
+            out.append({"user": user, "id": rid, **res.as_json(), "duplicate": res.duplicate})
+        return out
+
+    with ThreadPoolExecutor(threads) as pool:
+        for rows in pool.map(run, range(threads)):
+            for r in rows:
+                print(json.dumps(r))

@@ -6,6 +6,8 @@ is the request id, so WhatsApp's redelivery of a message is decided once), and, 
 served, records the measured cost with `track_cost_event`. The reply text and the cost
 measurement are stand-ins for the chatbot's own AI call.
 
+`click_handler` records an affiliate click (the link a gated reply carries) and redirects.
+
 `payment_webhook_handler` verifies Stripe's signature with `stripe.Webhook.construct_event`
 (never by hand) and credits once per payment id: Stripe's retries, and the two events one
 checkout sends (`checkout.session.completed`, `payment_intent.succeeded`), share the
@@ -179,6 +181,30 @@ def _credit(event: dict[str, Any]) -> dict[str, Any]:
         details={"payment_method": "stripe", "webhook_event_id": event.get("id")})
     return _response(200, {"received": True, "payment_id": payment_id,
                            "duplicate": out.duplicate, "tokens_added": out.tokens_credited})
+
+
+# -- affiliate clicks -------------------------------------------------------------------------
+def click_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """`GET /go?partner=..&user=..&click=..`: record the click (once per click id), then
+    redirect to the partner's link. Only links in PROFIT_PARTNER_LINKS are redirected to,
+    so the endpoint is no open redirect; a store failure is logged and still redirects."""
+    params = event.get("queryStringParameters") or {}
+    try:
+        links = json.loads(os.environ.get("PROFIT_PARTNER_LINKS") or "{}")
+    except ValueError:
+        links = {}
+    partner = params.get("partner")
+    if partner not in links:
+        return _response(404, {"error": f"unknown partner: {partner!r}"})
+    try:
+        runtime().record_affiliate_event(f"+{str(params.get('user', '')).lstrip('+')}",
+                                         params.get("click"), partner, "click")
+    except InputError as exc:
+        log.warning("click refused: %s", exc)
+        return _response(400, {"error": str(exc)})
+    except StoreUnavailable as exc:
+        log.error("click not recorded: %s", exc)
+    return {"statusCode": 302, "headers": {"Location": links[partner]}, "body": ""}
 
 
 class ProfitEnforcedMessageHandler:

@@ -146,3 +146,17 @@ def test_a_malformed_phone_is_refused_and_the_others_answered(lambda_env, caplog
     out = handlers.message_handler(whatsapp("wamid.3", "hi", sender="abc"))
     assert json.loads(out["body"])["replies"] == []
     assert "not a phone number" in caplog.text
+
+
+def test_a_click_is_recorded_once_and_redirects_only_to_a_known_partner(lambda_env,
+                                                                      monkeypatch):
+    monkeypatch.setenv("PROFIT_PARTNER_LINKS", '{"HelloFresh": "https://example.com/hf"}')
+    go = {"queryStringParameters": {"partner": "HelloFresh", "user": "15550001", "click": "k1"}}
+    first, again = handlers.click_handler(go), handlers.click_handler(go)
+    assert (first["statusCode"], first["headers"]["Location"]) == (302, "https://example.com/hf")
+    assert again["statusCode"] == 302
+    assert [(i["partner"], i["kind"]) for i in events(lambda_env, "affiliate")] == [
+        ("HelloFresh", "click")]
+    evil = handlers.click_handler({"queryStringParameters": {"partner": "https://evil.test",
+                                                            "user": "15550001", "click": "k2"}})
+    assert evil["statusCode"] == 404

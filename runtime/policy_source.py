@@ -8,6 +8,7 @@ two edits of one policy apart.
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 import tomllib
@@ -17,6 +18,7 @@ from typing import Any
 
 from enforcement.policy import Policy, PolicyError
 
+log = logging.getLogger("runtime")
 
 @dataclass(frozen=True)
 class LoadedPolicy:
@@ -80,8 +82,11 @@ class PolicySource:
             if self._loaded is None or time.monotonic() - self._at > self.refresh_s:
                 try:
                     self._loaded = load(self.location, self._s3)
-                except Exception:
+                except Exception as exc:
                     if self._loaded is None:
                         raise
+                    log.error("policy %s not re-read (%s: %s); %s stays in force",
+                              self.location, type(exc).__name__, str(exc).splitlines()[0],
+                              self._loaded.policy_id)
                 self._at = time.monotonic()
             return self._loaded

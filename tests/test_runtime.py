@@ -381,3 +381,17 @@ def test_store_errors_are_one_line(serial_moto: str):
     with pytest.raises(store.StoreUnavailable) as err:
         rt.decide_request(U, "r1", "meal_plan", "0.30")
     assert "\n" not in str(err.value) and "not found" in str(err.value)
+
+
+def test_a_policy_that_stops_validating_leaves_the_one_in_force(tmp_path: Path, caplog):
+    path = tmp_path / "live.toml"
+    path.write_bytes(SEED_POLICY.read_bytes())
+    source = policy_source.PolicySource(str(path), refresh_s=0)
+    first = source.get()
+    path.write_text('name = "broken"\n')
+    with caplog.at_level(logging.ERROR, logger="runtime"):
+        again = source.get()
+    assert again == first
+    assert "stays in force" in caplog.records[0].getMessage()
+    save_policy(load_policy(SEED_POLICY).with_changes({"name": "next"}), path)
+    assert source.get().policy.name == "next"

@@ -217,6 +217,7 @@ class ProfitRuntime:
             cost_item = {
                 "user_phone": user, "timestamp": sk, "event_type": action,
                 "cost_details": {"interaction_cost": fmt_usd(est), "request_id": rid,
+                                 "tokens_spent": d.tokens_spent,
                                  "free_tokens_spent": d.free_tokens_spent,
                                  "paid_tokens_spent": d.paid_tokens_spent,
                                  "prompts": list(d.prompts),

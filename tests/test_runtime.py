@@ -14,6 +14,7 @@ import boto3
 import duckdb
 import pytest
 
+from enforcement import whatif
 from enforcement.policy import load_policy, save_policy
 from loaders.dynamodb import load_dynamodb
 from queries.history import read_history
@@ -356,6 +357,14 @@ def test_the_loader_reads_what_the_runtime_wrote_with_nothing_refused(serial_mot
     history = read_history(db, "2026-03", "2026-03", "UTC")
     # five requests at their requested cost; the completion is no request
     assert sorted(history.req_cost.tolist()) == [20_000, 300_000, 300_000, 300_000, 1_400_000]
+    # "history as recorded": the decisions as made, the costs as incurred
+    policy = load_policy(SEED_POLICY)
+    total = whatif.recorded(history, policy, "2026-03", "2026-03").total
+    assert (total["requests"], total["served"], total["tokens_spent"]) == (5, 3, 11)
+    assert total["not_served"] == {"payment_required": 1, "affiliate_required": 1,
+                                   "insufficient_tokens": 0}
+    assert (total["cost_usd"], total["profit_usd"]) == (Decimal("0.65"), Decimal("4.35"))
+    assert whatif.decisions_recorded(history, policy, "2026-03", "2026-03")
 
 
 def test_a_database_loaded_before_the_runtime_columns_still_replays(tmp_path: Path):

@@ -6,7 +6,9 @@ one microsecond) go through the runtime on moto. Then:
 1. the runtime's decisions, summed per user-month, equal `replay_plain` over the same
    events;
 2. after `loaders dynamodb` and the replay on the loaded database, the figures are the
-   same again.
+   same again;
+3. the What-if baseline "history as recorded" of the loaded database shows those same
+   decisions, as they were made.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import pandas as pd
 from hypothesis import HealthCheck, Phase, event, example, given, settings
 from hypothesis import strategies as st
 
+from enforcement import whatif
 from enforcement.decide import level_of
 from enforcement.levels import NOT_SERVED_REASONS, REASON_OK, REASON_SYSTEM
 from enforcement.money import to_micro
@@ -187,6 +190,12 @@ def test_live_decisions_equal_the_replay_before_and_after_loading(serial_moto_ur
         result, _ = load_dynamodb(db, env="dev", endpoint_url=serial_moto_url,
                                   prefix=rt.settings.prefix, segments=1)
         assert result.rows_rejected == 0
-        again = replay_plain(read_history(db, *span, tz), policy, *span)
+        loaded_history = read_history(db, *span, tz)
+        again = replay_plain(loaded_history, policy, *span)
         assert comparable(again.table) == comparable(replayed.table)
         assert (again.months, again.total) == (replayed.months, replayed.total)
+
+        # 3. "history as recorded" of the loaded database is the decisions as made live
+        as_recorded = whatif.recorded(loaded_history, policy, *span)
+        assert comparable(as_recorded.table) == comparable(replayed.table)
+        assert whatif.decisions_recorded(loaded_history, policy, *span) == bool(decided)

@@ -404,3 +404,11 @@ def test_a_policy_that_stops_validating_leaves_the_one_in_force(tmp_path: Path, 
     assert "stays in force" in caplog.records[0].getMessage()
     save_policy(load_policy(SEED_POLICY).with_changes({"name": "next"}), path)
     assert source.get().policy.name == "next"
+
+
+def test_simulate_on_a_missing_table_says_so_in_one_line(serial_moto: str, tmp_path: Path):
+    done = simulate(serial_moto, rf.unique_prefix(), WORKED_EXAMPLE[:1], tmp_path)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.startswith("simulate: error: DynamoDB table ")
+    assert "not found" in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1

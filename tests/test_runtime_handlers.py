@@ -160,3 +160,23 @@ def test_a_click_is_recorded_once_and_redirects_only_to_a_known_partner(lambda_e
     evil = handlers.click_handler({"queryStringParameters": {"partner": "https://evil.test",
                                                             "user": "15550001", "click": "k2"}})
     assert evil["statusCode"] == 404
+
+
+def test_refused_credentials_at_the_handler_fail_closed_without_a_traceback(lambda_env,
+                                                                            caplog):
+    from botocore.awsrequest import AWSResponse
+
+    from tests.sources_fixtures import _Raw
+
+    body = json.dumps({"__type": "com.amazon.coral.service#UnrecognizedClientException",
+                       "message": "The security token included in the request is invalid."})
+    lambda_env.client.meta.events.register(
+        "before-send.dynamodb",
+        lambda request, **_: AWSResponse(request.url, 400,
+                                         {"Content-Type": "application/x-amz-json-1.0"},
+                                         _Raw(body.encode())))
+    with caplog.at_level(logging.INFO, logger="runtime"):
+        out = handlers.message_handler(whatsapp("wamid.9", "hello"))
+    assert json.loads(out["body"])["replies"][0]["enforcement_type"] == "fail_closed"
+    assert [r.exc_info for r in caplog.records] == [None]
+    assert "refused the credentials" in caplog.records[0].getMessage()

@@ -172,11 +172,15 @@ class ProfitRuntime:
         else:
             items.append({"Put": {"TableName": key["table"], "Item": store.typed(key["item"]),
                                   "ConditionExpression": key_condition}})
+        event_key = (key_update or {}).get("Key") or key["item"]["timestamp"]
         try:
             store.call(self.client, "transact_write_items", self.tables["tokens"],
                        TransactItems=items,
-                       ClientRequestToken=_token(before.user, item["timestamp"], after.version))
+                       ClientRequestToken=_token(before.user, item["timestamp"], after.version,
+                                                 event_key))
         except ClientError as exc:
+            # Two writers racing on one version at one instant could share a token but not
+            # its items: DynamoDB says IdempotentParameterMismatch, a lost race like any other.
             reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
             if len(reasons) > _KEY and reasons[_KEY] == "ConditionalCheckFailed":
                 return "key"

@@ -91,7 +91,8 @@ def call(client: Any, operation: str, table: str | None = None, **kwargs: Any) -
         return getattr(client, operation)(**kwargs)
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code")
-        if code in ("TransactionCanceledException", "ConditionalCheckFailedException"):
+        if code in ("TransactionCanceledException", "ConditionalCheckFailedException",
+                    "IdempotentParameterMismatchException"):
             raise  # the caller's business: a lost race or a duplicate
         raise StoreUnavailable(describe_error(exc, client, table)) from None
     except BotoCoreError as exc:

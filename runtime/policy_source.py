@@ -1,13 +1,13 @@
 """The policy in force: the What-if panel's TOML file, read from a path or an `s3://` URL.
 
-Its id, recorded with every decision, is `<name>@<first 12 hex of the file's sha256>`:
-the name says which policy, the hash which version of it, so the dashboard can tell
-two edits of one policy apart.
+Its id, recorded with every decision, is `enforcement.policy.policy_id`: the name and
+the first 12 hex of the sha256 of its canonical content. The name says which policy,
+the hash which version of it, so the dashboard can tell two edits of one policy apart
+and find the file that was in force.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import time
@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from enforcement.policy import Policy, PolicyError
+from enforcement.policy import policy_id as policy_id_of
 
 log = logging.getLogger("runtime")
 
@@ -27,10 +28,6 @@ class LoadedPolicy:
     location: str
 
 
-def policy_id(policy: Policy, content: bytes) -> str:
-    return f"{policy.name}@{hashlib.sha256(content).hexdigest()[:12]}"
-
-
 def parse_policy(content: bytes, location: str) -> LoadedPolicy:
     """Validate a policy file's bytes (enforcement.policy's own rules) and name it."""
     try:
@@ -38,7 +35,7 @@ def parse_policy(content: bytes, location: str) -> LoadedPolicy:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise PolicyError([("(file)", f"not valid TOML: {exc}")], location) from None
     policy = Policy.from_dict(doc, source=location)
-    return LoadedPolicy(policy, policy_id(policy, content), location)
+    return LoadedPolicy(policy, policy_id_of(policy), location)
 
 
 def read_bytes(location: str, s3_client: Any = None) -> bytes:

@@ -15,7 +15,7 @@ import duckdb
 import pytest
 
 from enforcement import whatif
-from enforcement.policy import load_policy, save_policy
+from enforcement.policy import load_policy, policy_id, save_policy
 from loaders.dynamodb import load_dynamodb
 from queries.history import read_history
 from runtime import policy_source, store
@@ -123,8 +123,7 @@ def test_each_request_is_one_cost_item_with_its_decision_and_policy(serial_moto:
     assert [i["timestamp"] for i in items] == ["2026-03-01T09:00:00#0000000001",
                                                "2026-03-01T10:00:00#0000000002"]
     first, second = items
-    content = SEED_POLICY.read_bytes()
-    assert first["policy_id"] == policy_source.policy_id(load_policy(SEED_POLICY), content)
+    assert first["policy_id"] == policy_id(load_policy(SEED_POLICY))
     assert first["policy_id"].startswith("seed-default@") and len(first["policy_id"]) == 25
     assert (first["user_phone"], first["event_type"], first["month"]) == (U, "meal_plan",
                                                                           "2026-03")
@@ -314,7 +313,17 @@ def test_the_policy_is_read_from_s3_with_its_id(serial_moto: str, tmp_path: Path
     s3.put_object(Bucket="policies", Key="live/tight.toml", Body=content)
     loaded = policy_source.load("s3://policies/live/tight.toml", s3)
     assert loaded.policy == policy
-    assert loaded.policy_id == f"tight@{__import__('hashlib').sha256(content).hexdigest()[:12]}"
+    assert loaded.policy_id == policy_id(policy) != policy_id(load_policy(SEED_POLICY))
+    assert loaded.policy_id.startswith("tight@")
+
+
+def test_a_policy_id_names_the_rules_not_the_file_layout(tmp_path: Path):
+    seed = load_policy(SEED_POLICY)
+    commented = tmp_path / "commented.toml"
+    commented.write_text("# the seed, reformatted\n" + SEED_POLICY.read_text()
+                         .replace("# ", "#  "))
+    assert policy_id(load_policy(commented)) == policy_id(seed)
+    assert policy_id(seed.with_changes({"thresholds.cutoff": "2.01"})) != policy_id(seed)
 
 
 def test_the_loader_reads_what_the_runtime_wrote_with_nothing_refused(serial_moto: str,
@@ -412,3 +421,28 @@ def test_simulate_on_a_missing_table_says_so_in_one_line(serial_moto: str, tmp_p
     assert done.stderr.startswith("simulate: error: DynamoDB table ")
     assert "not found" in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_policies_in_force_say_which_policy_decided_when(serial_moto: str, tmp_path: Path):
+    from datetime import datetime
+
+    from queries import run
+
+    seed_rt = make_runtime(serial_moto)
+    tight = load_policy(SEED_POLICY).with_changes({"name": "tight"})
+    save_policy(tight, tmp_path / "tight.toml")
+    tight_rt = make_runtime(serial_moto, tmp_path / "tight.toml",
+                            prefix=seed_rt.settings.prefix, create=False)
+    seed_rt.decide_request(U, "r1", "simple_message", "0.01", "2026-03-01T09:00:00Z")
+    seed_rt.decide_request(U, "r2", "simple_message", "0.01", "2026-03-02T09:00:00Z")
+    tight_rt.decide_request(U, "r3", "simple_message", "0.01", "2026-03-05T09:00:00Z")
+    db = tmp_path / "policies.duckdb"
+    load_dynamodb(db, env="dev", endpoint_url=serial_moto, prefix=seed_rt.settings.prefix)
+    con = duckdb.connect(str(db), read_only=True)
+    rows = run(con, "policies_in_force", start=datetime(2026, 3, 1),
+               end=datetime(2026, 4, 1)).to_dict("records")
+    con.close()
+    assert [(r["policy_id"], r["policy_name"], r["requests"], r["first_decision"])
+            for r in rows] == [
+        (policy_id(load_policy(SEED_POLICY)), "seed-default", 2, datetime(2026, 3, 1, 9)),
+        (policy_id(tight), "tight", 1, datetime(2026, 3, 5, 9))]

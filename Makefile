@@ -44,7 +44,7 @@ lint: $(VENV)/.testdeps
 	$(PY) -m ruff check .
 
 clean:
-	rm -rf $(VENV) data/bench
+	rm -rf $(VENV) data/bench tests/oidc/node_modules
 
 # `sam build -t runtime/template.yaml --build-in-source` runs these (BuildMethod: makefile):
 # a Lambda package is runtime/ and enforcement/ with runtime/requirements.txt, nothing else.

@@ -17,7 +17,7 @@ import pandas as pd
 import streamlit as st
 
 import queries
-from dashboard import settings
+from core import settings
 from loaders.publish import connect_read_only, data_version
 
 CACHE_TTL_SECONDS = 600

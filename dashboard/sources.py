@@ -29,7 +29,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, settings
+from core import secrecy, settings
+from dashboard import data
 
 TYPES = ("dynamodb", "sql", "files")
 FILE_FLAGS = {"costs": "cost_events", "revenue": "revenue_events", "tokens": "token_balances",
@@ -166,6 +167,7 @@ def status_table(sources: dict[str, dict[str, Any]]) -> pd.DataFrame:
     if data.current_version() is not None:
         status = data.query("source_status", sources=sorted(set(names.values())))
     by_source = {r["source"]: r for r in status.to_dict("records")}
+    hidden = secrecy.secret_values(settings.secrets())  # an error may quote a URL or a key
     rows = []
     for name, cfg in sources.items():
         s = by_source.get(names[name], {})
@@ -174,7 +176,7 @@ def status_table(sources: dict[str, dict[str, Any]]) -> pd.DataFrame:
             "recorded as": names[name], "last load (UTC)": s.get("last_load"),
             "status": s.get("status", "never loaded"), "rows read": s.get("rows_read"),
             "rows written": s.get("rows_written"), "rows held": s.get("rows_held", 0),
-            "error": s.get("error")})
+            "error": secrecy.redact(s["error"], hidden) if s.get("error") else None})
     return pd.DataFrame(rows)
 
 
@@ -199,7 +201,9 @@ def render_sources() -> None:
             result = reload(sources[name], settings.db_path(), progress)
         except Exception as exc:  # noqa: BLE001 - every failure is shown, data unchanged
             bar.empty()
-            st.error(f"Reload of {name} failed; the data is as it was. {exc}")
+            hidden = secrecy.secret_values(settings.secrets())
+            st.error(f"Reload of {name} failed; the data is as it was. "
+                     f"{secrecy.redact(str(exc), hidden)}")
         else:
             # DuckDB shares one open instance per file path within a process, so the
             # cached connection to the old version must go before the new one is seen.

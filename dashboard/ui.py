@@ -9,7 +9,8 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import data, settings
+from core import formats, metrics, settings, targets
+from dashboard import data
 
 
 def sidebar_footer() -> None:
@@ -30,18 +31,9 @@ def require_data() -> bool:
     return True
 
 
-def money(value: Decimal | float | int | None, *, decimals: int = 2) -> str:
-    """Money as a founder reads it: `$1,234.50`, `–` for none."""
-    if value is None:
-        return "–"
-    value = Decimal(str(value))
-    sign = "-" if value < 0 else ""
-    return f"{sign}${abs(value):,.{decimals}f}"
-
-
-def pct(value: float | None) -> str:
-    """A share as a founder reads it: `73.1%`, `–` for none (None or NaN)."""
-    return "–" if value is None or value != value else f"{value:.1f}%"
+money = formats.money  # one format for every surface (core.formats): half up, "–" for none
+pct = formats.pct
+count = formats.count
 
 
 def target_badge(ok: bool | None, text: str) -> str:
@@ -60,6 +52,31 @@ def kpi_card(label: str, value: str, *, delta: str | None = None, target: str | 
         st.caption(target_badge(ok, target))
 
 
+def figure_card(m: metrics.Metric, now: Any, before: Any, target: targets.Target | None
+                ) -> None:
+    """One registry figure as a card: its value, change, direction and target.
+
+    The delta's colour follows the figure's direction (cost down is good); a figure that is
+    neither better higher nor lower gets a grey delta.
+    """
+    colour = {metrics.HIGHER: "normal", metrics.LOWER: "inverse"}.get(m.better, "off")
+    kpi_card(m.card_label, formats.show(m.unit, now), delta=change(now, before, m.unit),
+             delta_color=colour, target=target.text if target else None,
+             ok=target.met(now) if target else None, help=m.definition)
+
+
+def figure_cards(page: str, view: PeriodView, month_number: int, per_row: int = 4) -> None:
+    """Every figure the registry puts on `page`, in rows of cards, judged at the page's grain."""
+    shown = metrics.headline(page)
+    grain = {"daily": "day", "weekly": "week", "monthly": "month"}[page]
+    for start in range(0, len(shown), per_row):
+        row = shown[start:start + per_row]
+        for col, m in zip(st.columns(per_row), row, strict=False):
+            with col:
+                figure_card(m, view.now[m.key], view.before[m.key],
+                            targets.for_grain(m.key, grain, month_number))
+
+
 def query_param(name: str, default: str | None = None) -> str | None:
     """A page parameter shared through the URL, so a link carries the period."""
     return st.query_params.get(name, default)
@@ -68,39 +85,6 @@ def query_param(name: str, default: str | None = None) -> str | None:
 def set_query_param(name: str, value: str) -> None:
     if st.query_params.get(name) != value:
         st.query_params[name] = value
-
-
-def week_picker(weeks: list[str], *, default: str | None = None, label: str = "ISO week"
-                ) -> str | None:
-    """An ISO-week picker carried in `st.query_params["week"]`, so a link keeps the week.
-
-    `weeks` are `2026-W11` names, newest first; the default is the URL's week, else
-    `default`, else the newest. A valid week named in the URL but outside `weeks` is offered.
-    """
-    from queries import kpis
-
-    options = list(weeks)
-    wanted = query_param("week")
-    focus = st.session_state.get(FOCUS_KEY)
-    if not wanted and isinstance(focus, date):  # the period another page last focused
-        wanted = kpis.period_name("week", focus)
-    if wanted and wanted not in options:
-        try:
-            wanted = kpis.make_period("week", wanted).name
-        except ValueError:
-            wanted = None
-        if wanted and wanted not in options:
-            options.insert(0, wanted)
-    if not options:
-        return None
-    if wanted not in options:
-        wanted = default
-    index = options.index(wanted) if wanted in options else 0
-    week = st.selectbox(label, options, index=index,
-                        format_func=lambda w: kpis.make_period("week", w).label)
-    set_query_param("week", week)
-    st.session_state[FOCUS_KEY] = kpis.parse_period("week", week)[1]
-    return week
 
 
 # -- the period picker (day / ISO week / month), shared by every page -----------------------
@@ -135,28 +119,35 @@ def _focus(grain: str, period: str, last_day: date) -> date:
     return min(parse_period(grain, period)[1], last_day)
 
 
-def period_picker(grain: str, first_day: date, last_day: date) -> str:
-    """Pick a day, ISO week or month between the first and last day with data.
+def period_picker(grain: str, first_day: date, last_day: date, *,
+                  default: str | None = None) -> str:
+    """The one period picker of every page: a day, ISO week or month with data.
 
     Starts from the URL's parameter when valid, else the period the other pages last
-    focused, else the latest; returns the canonical period name (`2026-W11`).
+    focused, else `default` (Weekly: the newest complete week), else the latest; returns
+    the canonical period name (`2026-W11`). A week or month named in a link but outside
+    the data is still offered, so the page can say it holds no data.
     """
-    from queries.kpis import parse_period, period_name
+    from queries.kpis import make_period, parse_period, period_name
 
     key = f"picker_{grain}"
-    focus = st.session_state.get(FOCUS_KEY)
     if key not in st.session_state:
-        initial = last_day
+        wanted = None
         raw = query_param(grain)
-        try:
-            if raw:
-                initial = parse_period(grain, raw)[0]
-            elif isinstance(focus, date):
-                initial = focus
-        except ValueError:
-            st.toast(f"Ignored the link's {grain} {raw!r}: not a valid {grain}.")
-        initial = min(max(initial, first_day), last_day)
-        st.session_state[key] = initial if grain == "day" else period_name(grain, initial)
+        focus = st.session_state.get(FOCUS_KEY)
+        if raw:
+            try:
+                wanted = period_name(grain, parse_period(grain, raw)[0])
+            except ValueError:
+                st.toast(f"Ignored the link's {grain} {raw!r}: not a valid {grain}.")
+        elif isinstance(focus, date):
+            wanted = period_name(grain, min(max(focus, first_day), last_day))
+        wanted = wanted or default or period_name(grain, last_day)
+        if grain == "day":
+            day = min(max(parse_period(grain, wanted)[0], first_day), last_day)
+            st.session_state[key] = day
+        else:
+            st.session_state[key] = wanted
     label = _GRAIN_LABEL[grain]
     if grain == "day":
         picked = st.date_input(label, key=key, min_value=first_day, max_value=last_day,
@@ -165,8 +156,9 @@ def period_picker(grain: str, first_day: date, last_day: date) -> str:
     else:
         options = _periods(grain, first_day, last_day)
         if st.session_state[key] not in options:
-            st.session_state[key] = options[0]
-        period = st.selectbox(label, options, key=key)
+            options.insert(0, st.session_state[key])
+        period = st.selectbox(label, options, key=key,
+                              format_func=lambda name: make_period(grain, name).label)
     set_query_param(grain, period)
     st.session_state[FOCUS_KEY] = _focus(grain, period, last_day)
     return period
@@ -174,16 +166,12 @@ def period_picker(grain: str, first_day: date, last_day: date) -> str:
 
 def change(current: Decimal | float | int | None, previous: Decimal | float | int | None,
            kind: str = "money") -> str | None:
-    """The change from the previous period as a card's delta ("+$1.20", "-3.5 pts", "+4")."""
-    if current is None or previous is None:
+    """The change from the previous period as a card's delta ("+$1.20", "-3.5 pts", "+4");
+    None (no arrow) when unknown or when it rounds to zero."""
+    unit = {"money": formats.USD, "pct": formats.PCT, "count": formats.COUNT}.get(kind, kind)
+    if formats.change_amount(unit, current, previous) == 0:
         return None
-    diff = Decimal(str(current)) - Decimal(str(previous))
-    sign = "+" if diff >= 0 else "-"
-    if kind == "money":
-        return f"{sign}${abs(diff):,.2f}"
-    if kind == "pct":
-        return f"{sign}{abs(diff):.1f} pts"
-    return f"{sign}{abs(diff):,.0f}"
+    return formats.change(unit, current, previous)
 
 
 @dataclass(frozen=True)

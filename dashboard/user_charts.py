@@ -9,10 +9,10 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.weekly_charts import LEVEL_COLOURS, PLAIN, dollars
 from enforcement.levels import LEVELS
 from enforcement.money import usd
 from enforcement.policy import Policy
+from report.charts import LEVEL_COLOURS, PLAIN, dollars
 
 THRESHOLD_LINES = (("free_tier", "free tier", "#7f7f7f"), ("warning", "warning", "#ff7f0e"),
                    ("restriction", "restriction", "#bcbd22"), ("cutoff", "cutoff", "#d62728"))

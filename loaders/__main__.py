@@ -13,6 +13,7 @@ import pkgutil
 import sys
 
 import loaders
+from core import secrecy, settings
 from loaders.pipeline import LoadError
 
 
@@ -41,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args._main(args)
     except (LoadError, FileNotFoundError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        hidden = secrecy.secret_values(settings.secrets())  # an error may quote a URL or phone
+        print(f"error: {secrecy.redact(str(exc), hidden)}", file=sys.stderr)
         return 1
 
 

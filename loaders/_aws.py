@@ -20,7 +20,7 @@ _KEY_FIELDS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token"
 
 def aws_settings() -> dict[str, Any]:
     """The `[aws]` table of the secrets (empty when absent)."""
-    from dashboard import settings
+    from core import settings
 
     return dict(settings.secrets().get("aws", {}) or {})
 

@@ -285,7 +285,7 @@ def load_dynamodb(db: Path, *, env: str, region: str | None = None,
 
 
 def main(args: argparse.Namespace) -> int:
-    from dashboard import settings
+    from core import settings
     from loaders.progress import terminal_progress
 
     db = args.db or settings.db_path()

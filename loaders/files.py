@@ -200,7 +200,7 @@ def load_files(db: Path, files: dict[str, list[str]], *, fmt: str = "auto",
 
 
 def main(args: argparse.Namespace) -> int:
-    from dashboard import settings
+    from core import settings
 
     db = args.db or settings.db_path()
     files = {FLAGS[flag]: getattr(args, flag) for flag in FLAGS if getattr(args, flag)}

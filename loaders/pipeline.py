@@ -20,6 +20,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from core import settings
 from loaders.publish import connect_read_only, new_version
 
 SQL_DIR = Path(__file__).with_name("sql")
@@ -181,6 +182,9 @@ def _stage(con: duckdb.DuckDBPyConnection, chunk: Chunk, load_id: int, source: s
 
 
 def _create_stages(con: duckdb.DuckDBPyConnection) -> None:
+    earliest, latest = settings.instant_range()
+    con.execute("SET VARIABLE instant_earliest = ?::TIMESTAMP", [earliest])
+    con.execute("SET VARIABLE instant_latest = ?::TIMESTAMP", [latest])
     con.execute(_sql("macros"))
     for table, cols in STAGE_COLUMNS.items():
         col_sql = ", ".join(f"{c} VARCHAR" for c in (*cols, "_raw"))

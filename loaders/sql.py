@@ -308,7 +308,7 @@ def load_sql(db: Path, url: str | sa.URL, *, mapping: Path | None = None,
 
 
 def main(args: argparse.Namespace) -> int:
-    from dashboard import settings
+    from core import settings
     from loaders.progress import terminal_progress
 
     db = args.db or settings.db_path()

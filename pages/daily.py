@@ -1,5 +1,6 @@
-"""Daily (the landing page): the picked day's figures against the day before, 90-day trends,
-where the money went, and what needs a look today. Every number comes from queries.kpis."""
+"""Daily (the landing page): are we OK this month (the verdict), whom to act on, then the
+picked day's figures against the day before, 90-day trends and where the money went. Every
+number comes from the query layer (queries.verdict, queries.actions, queries.kpis)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from datetime import date, timedelta
 
 import streamlit as st
 
-from dashboard import data, kpi_charts, privacy, targets, ui
+from core import targets
+from dashboard import data, kpi_charts, morning, ui
 from queries import kpis as K
 
 TREND_DAYS = 90
@@ -15,42 +17,24 @@ TREND_DAYS = 90
 view = ui.period_page("Daily", "day")
 tz, policy, first, day, previous = view.tz, view.policy, view.first, view.period, view.previous
 k, p = view.now, view.before
-# the users-at-target target rises with the business's age in months (95, 99, then 100%)
-at_target = targets.users_at_target(targets.month_number(K.period_name("month", first), day[:7]))
-st.caption(f"{k['label']} · reporting timezone {tz} · change against {previous}")
+morning.render_verdict(day, tz, policy, first)  # the answer first, in the phone's first screen
+morning.render_actions(day, tz, policy, key="daily_actions")
 
-cols = [col for _ in range(2) for col in st.columns(3)]  # wide enough for dollars
-with cols[0]:
-    ui.kpi_card("Profit", ui.money(k["profit_usd"]), delta=ui.change(k["profit_usd"],
-                p["profit_usd"]))
-with cols[1]:
-    ui.kpi_card("Revenue", ui.money(k["revenue_usd"]),
-                delta=ui.change(k["revenue_usd"], p["revenue_usd"]))
-with cols[2]:
-    ui.kpi_card("Cost", ui.money(k["cost_usd"]), delta=ui.change(k["cost_usd"], p["cost_usd"]),
-                delta_color="inverse")
-with cols[3]:
-    ui.kpi_card("Active users", f"{k['active_users']:,}",
-                delta=ui.change(k["active_users"], p["active_users"], "count"))
-with cols[4]:
-    ui.kpi_card("Users at target (MTD)", ui.pct(k["users_at_target_pct"]),
-                delta=ui.change(k["users_at_target_pct"], p["users_at_target_pct"], "pct"),
-                target=at_target.text, ok=at_target.met(k["users_at_target_pct"]),
-                help=f"{k['users_at_target']:,} of {k['mtd_users']:,} users with a cost this "
-                     "month made the policy's profit target month to date")
-with cols[5]:
-    conversion = targets.target("payment_conversion_pct")
-    ui.kpi_card("Payment conversion", ui.pct(k["payment_conversion_pct"]),
-                delta=ui.change(k["payment_conversion_pct"], p["payment_conversion_pct"], "pct"),
-                target=f"monthly {conversion.text}", ok=None,
-                help=f"{k['paying_users']:,} of {k['active_users']:,} active users paid today; "
-                     "the target is a monthly one (see Monthly)")
+st.subheader(f"{k['label']}")
+st.caption(f"Reporting timezone {tz} · change against {previous}")
+
+age = targets.month_number(K.period_name("month", first), day[:7])
+ui.figure_cards("daily", view, age)  # the day's figures of core.metrics, with their targets
+at_target = targets.users_at_target(age)  # the trend chart's line
 
 start = date.fromisoformat(day) - timedelta(days=TREND_DAYS - 1)
 series = data.cached(K.daily_series)(first_day=max(start, first),
                                      last_day=date.fromisoformat(day), tz=tz, policy=policy)
 left, right = st.columns(2)
 left.plotly_chart(kpi_charts.money_trend(series), width="stretch")
+left.caption("How to read this: data revenue is paid once a month, on its last day, so "
+             "revenue and profit spike there; the share at target climbs through each month "
+             "as users pay, and starts again on the 1st.")
 right.plotly_chart(kpi_charts.at_target_trend(series, at_target.value), width="stretch")
 
 left, mid, right = st.columns(3)
@@ -66,17 +50,7 @@ left.plotly_chart(kpi_charts.levels_bars(k["users_by_level"],
                                          "Users by level, month to date (users)"),
                   width="stretch")
 with right:
-    st.subheader("Alerts")
-    unpaid = data.cached(K.unpaid_over_cutoff)(day=day, tz=tz, policy=policy)
-    if unpaid.empty:
-        st.success("No user is over the cutoff without a payment this month.")
-    else:
-        st.error(f"{len(unpaid):,} users over the cutoff with no payment this month")
-        st.dataframe(
-            {"user": privacy.mask_column(unpaid["user_id"]),
-             "cost MTD (USD)": [ui.money(v) for v in unpaid["cost_usd"]],
-             "revenue MTD (USD)": [ui.money(v) for v in unpaid["revenue_usd"]],
-             "level": unpaid["level"]}, hide_index=True, height=220)
+    st.subheader("Cost per user")
     spikes = K.cost_per_user_alerts(series)
     if spikes.empty:
         st.success(f"No day in the last {TREND_DAYS} had a cost per user far above the usual.")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import plotly.express as px
 import streamlit as st
 
-from dashboard import data, secrecy, settings, ui
-from dashboard.privacy import mask_raw_record
+from core import secrecy, settings
+from core.privacy import mask_text
+from dashboard import data, ui
 from dashboard.sources import render_sources
 
 st.title("Data")
@@ -43,7 +44,8 @@ else:
                  labels={"rows": "rows refused", "reason": "reason", "table_name": "table"})
     st.plotly_chart(fig, width="stretch")
     rejected = data.query("rejected_rows", limit=1000)
-    rejected["raw_record"] = rejected["raw_record"].map(mask_raw_record)
+    for column in ("reason", "raw_record"):  # either may quote a phone, in any spelling
+        rejected[column] = rejected[column].map(mask_text)
     st.dataframe(rejected, hide_index=True, width="stretch")
 
 render_sources()

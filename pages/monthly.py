@@ -1,12 +1,13 @@
 """Monthly: the business against its targets, the revenue mix, retention cohorts, the spread of
 profit per user and usage segments. Every number comes from queries.kpis; every target from
-dashboard.targets."""
+core.targets."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import data, kpi_charts, targets, ui
+from core import targets
+from dashboard import data, kpi_charts, ui
 from enforcement.money import usd
 from enforcement.policy import load_policy
 from queries import kpis as K
@@ -21,37 +22,7 @@ st.caption(f"{k['label']} (month {age} of the business) · reporting timezone {t
            + (" · month to date" if K.parse_period("month", month)[1] > last else ""))
 
 st.subheader("Business metrics against their targets")
-# (figure, label, kind, target or None); kind picks the format and the delta's form
-CARDS = [
-    ("revenue_usd", "Revenue", "money", targets.target("revenue_usd")),
-    ("cost_usd", "Cost", "money", targets.target("cost_usd")),
-    ("profit_usd", "Profit", "money", None),
-    ("margin_pct", "Margin", "pct", targets.target("margin_pct")),
-    ("profit_per_user", "Profit per user", "money", targets.target("profit_per_user")),
-    ("cost_per_user", "Cost per user", "money", targets.target("cost_per_user")),
-    ("revenue_per_user", "Revenue per user", "money", None),
-    ("users_at_target_pct", "Users at target (MTD)", "pct", targets.users_at_target(age)),
-    ("payment_conversion_pct", "Payment conversion", "pct",
-     targets.target("payment_conversion_pct")),
-    ("retention_pct", "Retention", "pct", targets.target("retention_pct")),
-    ("token_purchase_rate_pct", "Token purchase rate", "pct", None),
-    ("active_users", "Active users", "count", None),
-    ("new_users", "New users", "count", None),
-    ("paying_users", "Paying users", "count", None),
-]
-INVERSE = {"cost_usd", "cost_per_user"}
-PER_ROW = 4  # wide enough for five-figure dollars with cents
-for start in range(0, len(CARDS), PER_ROW):
-    for col, (name, label, kind, target) in zip(st.columns(PER_ROW), CARDS[start:start + PER_ROW],
-                                                strict=False):
-        value = k[name]
-        shown = (ui.money(value) if kind == "money" else ui.pct(value) if kind == "pct"
-                 else f"{value:,}")
-        with col:
-            ui.kpi_card(label, shown, delta=ui.change(value, p[name], kind),
-                        delta_color="inverse" if name in INVERSE else "normal",
-                        target=target.text if target else None,
-                        ok=target.met(value) if target else None)
+ui.figure_cards("monthly", view, age)  # every monthly figure of core.metrics, with its target
 
 mix = K.revenue_mix(k)
 left, right = st.columns(2)

@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def kpis_command(args: argparse.Namespace) -> int:
-    from dashboard import settings
+    from core import settings
     from enforcement.policy import PolicyError
     from loaders.publish import connect_read_only
     from queries import kpis

@@ -14,159 +14,43 @@ from __future__ import annotations
 
 import json
 import math
-import re
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 import pandas as pd
 
+from core import formats, metrics
+from core.periods import (  # noqa: F401 - re-exported: callers import them from here
+    GRAINS,
+    Period,
+    local_midnight,
+    make_period,
+    mtd_bounds,
+    parse_period,
+    period_bounds,
+    period_name,
+    previous_period,
+    shift_period,
+    to_utc,
+    zone,
+)
 from enforcement.decide import level_of
 from enforcement.levels import LEVELS
 from enforcement.money import MICRO, fmt_usd, to_micro
 from enforcement.policy import Policy, load_policy
 from queries import run
 
-GRAINS = ("day", "week", "month")
+SEED_POLICY = Path(__file__).resolve().parent.parent / "enforcement" / "policies" / \
+    "seed-default.toml"
+
 STREAMS = ("tokens", "premium", "affiliate", "data", "other")
 MICRO_STEP = Decimal("0.000001")
 
-# Every key of kpis() in the spec's order: what the JSON always holds.
-KPI_NAMES = (
-    "active_users", "new_users", "cost_usd", "revenue_usd", "revenue_by_stream", "profit_usd",
-    "margin_pct", "cost_per_user", "revenue_per_user", "profit_per_user", "paying_users",
-    "payment_conversion_pct", "token_buyers", "token_purchase_rate_pct", "users_at_target",
-    "users_at_target_pct", "users_by_level", "cost_by_action", "cost_by_category",
-    "retention_pct",
-)
-
-_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
-_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-_FORMS = {"day": "YYYY-MM-DD (2026-03-14)", "week": "YYYY-Www (2026-W11)",
-          "month": "YYYY-MM (2026-03)"}
-
-
-# -- periods -----------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Period:
-    """One period: its grain, canonical name and local bounds [start, end) in `tz`."""
-
-    grain: str
-    name: str
-    start: datetime  # aware, local midnight
-    end: datetime    # aware, local midnight of the next period
-    label: str
-    tz: str
-
-    @property
-    def first_day(self) -> date:
-        return self.start.date()
-
-    @property
-    def last_day(self) -> date:
-        return (self.end - timedelta(days=1)).date()
-
-    def utc(self) -> tuple[datetime, datetime]:
-        """The bounds as naive UTC instants, the form `ts` is stored in."""
-        return to_utc(self.start), to_utc(self.end)
-
-
-def zone(tz: str) -> ZoneInfo:
-    """The IANA timezone, or a ValueError that says what is wrong."""
-    try:
-        return ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown timezone {tz!r}: use an IANA name such as Europe/Paris") \
-            from None
-
-
-def local_midnight(day: date, tz: str) -> datetime:
-    """The first instant of a local day (fold=0: the earlier one if midnight repeats)."""
-    return datetime.combine(day, time(0), tzinfo=zone(tz))
-
-
-def to_utc(instant: datetime) -> datetime:
-    """An aware instant as a naive UTC datetime."""
-    return instant.astimezone(UTC).replace(tzinfo=None)
-
-
-def _first_of_next_month(day: date) -> date:
-    return date(day.year + (day.month == 12), day.month % 12 + 1, 1)
-
-
-def parse_period(grain: str, period: str) -> tuple[date, date]:
-    """The first and last local day of a period named as the spec writes it."""
-    if grain not in GRAINS:
-        raise ValueError(f"unknown grain {grain!r}: use one of {', '.join(GRAINS)}")
-    text = str(period).strip()
-    try:
-        if grain == "day" and (m := _DAY.match(text)):
-            first = date(int(m[1]), int(m[2]), int(m[3]))
-            return first, first
-        if grain == "week" and (m := _WEEK.match(text)):
-            first = date.fromisocalendar(int(m[1]), int(m[2]), 1)
-            return first, first + timedelta(days=6)
-        if grain == "month" and (m := _MONTH.match(text)):
-            first = date(int(m[1]), int(m[2]), 1)
-            return first, _first_of_next_month(first) - timedelta(days=1)
-    except ValueError as exc:
-        raise ValueError(f"no such {grain}: {text!r} ({exc})") from None
-    raise ValueError(f"malformed {grain} {text!r}: expected {_FORMS[grain]}")
-
-
-def period_name(grain: str, day: date) -> str:
-    """The canonical name of the period of `grain` that contains a local day."""
-    if grain == "day":
-        return day.isoformat()
-    if grain == "week":
-        iso = day.isocalendar()
-        return f"{iso.year}-W{iso.week:02d}"
-    if grain == "month":
-        return f"{day.year}-{day.month:02d}"
-    raise ValueError(f"unknown grain {grain!r}: use one of {', '.join(GRAINS)}")
-
-
-def _label(grain: str, first: date, last: date) -> str:
-    if grain == "day":
-        return f"{first:%a %d %b %Y}"
-    if grain == "week":
-        iso = first.isocalendar()
-        return f"Week {iso.week}, {iso.year} ({first:%d %b} – {last:%d %b %Y})"
-    return f"{first:%B %Y}"
-
-
-def make_period(grain: str, period: str, tz: str = "UTC") -> Period:
-    first, last = parse_period(grain, period)
-    return Period(grain, period_name(grain, first), local_midnight(first, tz),
-                  local_midnight(last + timedelta(days=1), tz), _label(grain, first, last), tz)
-
-
-def period_bounds(grain: str, period: str, tz: str = "UTC") -> tuple[datetime, datetime, str]:
-    """(start, end, label): aware local bounds [start, end) of a period; ValueError if malformed."""
-    p = make_period(grain, period, tz)
-    return p.start, p.end, p.label
-
-
-def shift_period(grain: str, period: str, n: int) -> str:
-    """The period n steps before (n < 0) or after (n > 0): the previous day, week or month."""
-    first, _ = parse_period(grain, period)
-    if grain == "day":
-        return period_name(grain, first + timedelta(days=n))
-    if grain == "week":
-        return period_name(grain, first + timedelta(weeks=n))
-    months = first.year * 12 + first.month - 1 + n
-    return period_name(grain, date(months // 12, months % 12 + 1, 1))
-
-
-def previous_period(grain: str, period: str) -> str:
-    return shift_period(grain, period, -1)
-
+# Every key of kpis(): the registry's figures, in its order (what the JSON always holds).
+KPI_NAMES = metrics.figure_keys()
 
 # -- money and ratios ----------------------------------------------------------------------
 
@@ -190,13 +74,14 @@ def ratio_pct(part: int | Decimal, whole: int | Decimal) -> float | None:
 
 
 def resolve_policy(policy: Policy | str | Path | None) -> Policy:
-    """A Policy, a policy file, or None for the current one (settings: `PROFIT_POLICY`...)."""
+    """A Policy, or a policy file; None is the seed's default policy.
+
+    The query layer never looks the current policy up in the settings: the page or command
+    that calls it passes the one it uses.
+    """
     if isinstance(policy, Policy):
         return policy
-    if policy is None:
-        from dashboard import settings  # plain Python: the one lookup of the policy path
-        policy = settings.policy_path()
-    return load_policy(policy)
+    return load_policy(SEED_POLICY if policy is None else policy)
 
 
 # -- the KPIs ----------------------------------------------------------------------------
@@ -204,11 +89,6 @@ def resolve_policy(policy: Policy | str | Path | None) -> Policy:
 def user_totals(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> pd.DataFrame:
     """Per user with a counted cost in [start, end) (aware bounds): cost/revenue micro, requests."""
     return run(con, "user_totals", start=to_utc(start), end=to_utc(end))
-
-
-def mtd_bounds(p: Period) -> tuple[datetime, datetime]:
-    """Month to date at the end of P: from the start of the month of P's last day to P's end."""
-    return local_midnight(p.last_day.replace(day=1), p.tz), p.end
 
 
 def mtd_users(con: duckdb.DuckDBPyConnection, grain: str, period: str, tz: str = "UTC",
@@ -229,61 +109,48 @@ def mtd_users(con: duckdb.DuckDBPyConnection, grain: str, period: str, tz: str =
     return df
 
 
-def kpis(con: duckdb.DuckDBPyConnection, grain: str, period: str, tz: str = "UTC",
-         policy: Policy | str | Path | None = None) -> dict[str, Any]:
-    """Every figure of the spec for one period; all keys always present.
+def _from_sql(m: metrics.Metric, value: Any) -> Any:
+    """A registry figure's value as its SQL file returned it (money: BIGINT micro-dollars)."""
+    if value is None or pd.isna(value):
+        return None
+    return usd(int(value)) if m.unit == formats.USD else int(value)
 
-    Money is Decimal (exact; per-user figures rounded half up to the micro-dollar),
-    percentages float from exact counts, None where the spec says null. `retention_pct`
-    is a monthly figure: None at the day and week grains. Also holds the period's
-    `grain`, `period`, `label`, `timezone`, local `start`/`end` (ISO) and `mtd_users`
-    (the denominator of users_at_target_pct).
-    """
-    zone(tz)
-    pol = resolve_policy(policy)
-    p = make_period(grain, period, tz)
+
+def _derive(d: metrics.Derived, figures: dict[str, Any]) -> Any:
+    """A figure computed from others, exactly (Decimal or int), as core.metrics declares."""
+    a = figures[d.args[0]]
+    if d.op == "per_user":
+        return None if a is None else per_user(to_micro(a), figures["active_users"])
+    b = figures[d.args[1]]
+    if a is None or b is None:
+        return None
+    if d.op == "minus":
+        return a - b
+    if d.op == "pct":
+        return ratio_pct(a, b)
+    if d.op == "per":
+        return None if b <= 0 else float(formats.round_half_up(Decimal(a) / Decimal(b), 2))
+    raise ValueError(f"unknown derivation {d.op!r}")
+
+
+def _computed(con: duckdb.DuckDBPyConnection, p: Period, pol: Policy,
+              period_row: pd.Series) -> dict[str, Any]:
+    """The figures that need the rules or more than one row: month-to-date positions and
+    levels, breakdowns, streams and retention."""
     start, end = p.utc()
-    row = run(con, "period_kpis", start=start, end=end).iloc[0]
-    active = int(row["active_users"])
-    cost = int(row["cost_micro"])
-    revenue = int(row["revenue_micro"])
-    profit = revenue - cost
-
     breakdown = run(con, "cost_breakdown", start=start, end=end)
     by = {dim: {str(k): usd(v) for k, v in zip(g["key"], g["cost_micro"], strict=True)}
           for dim, g in breakdown.groupby("dimension", sort=False)}
-
-    mtd = mtd_users(con, grain, period, tz, pol)
+    mtd = mtd_users(con, p.grain, p.name, p.tz, pol)
     levels = mtd["level"].value_counts()
     at_target = int(mtd["at_target"].sum())
-
     retention = None
-    if grain == "month":
-        prev = make_period("month", previous_period("month", p.name), tz)
+    if p.grain == "month":
+        prev = make_period("month", previous_period("month", p.name), p.tz)
         r = run(con, "retention", prev_start=prev.utc()[0], start=start, end=end).iloc[0]
         retention = ratio_pct(int(r["retained"]), int(r["previous_users"]))
-
-    out: dict[str, Any] = {
-        "grain": grain,
-        "period": p.name,
-        "label": p.label,
-        "timezone": tz,
-        "start": p.start.isoformat(),
-        "end": p.end.isoformat(),
-        "active_users": active,
-        "new_users": int(row["new_users"]),
-        "cost_usd": usd(cost),
-        "revenue_usd": usd(revenue),
-        "revenue_by_stream": {s: usd(int(row[f"{s}_micro"])) for s in STREAMS},
-        "profit_usd": usd(profit),
-        "margin_pct": ratio_pct(profit, revenue),
-        "cost_per_user": per_user(cost, active),
-        "revenue_per_user": per_user(revenue, active),
-        "profit_per_user": per_user(profit, active),
-        "paying_users": int(row["paying_users"]),
-        "payment_conversion_pct": ratio_pct(int(row["paying_users"]), active),
-        "token_buyers": int(row["token_buyers"]),
-        "token_purchase_rate_pct": ratio_pct(int(row["token_buyers"]), active),
+    return {
+        "revenue_by_stream": {s: usd(int(period_row[f"{s}_micro"])) for s in STREAMS},
         "users_at_target": at_target,
         "users_at_target_pct": ratio_pct(at_target, len(mtd)),
         "mtd_users": len(mtd),
@@ -292,7 +159,41 @@ def kpis(con: duckdb.DuckDBPyConnection, grain: str, period: str, tz: str = "UTC
         "cost_by_category": by.get("category", {}),
         "retention_pct": retention,
     }
-    return out
+
+
+def kpis(con: duckdb.DuckDBPyConnection, grain: str, period: str, tz: str = "UTC",
+         policy: Policy | str | Path | None = None) -> dict[str, Any]:
+    """Every figure of the registry (core.metrics) for one period; all keys always present.
+
+    Money is Decimal (exact; per-user figures rounded half up to the micro-dollar),
+    percentages float from exact counts, None where the spec says null or where a figure
+    does not exist at the grain (`retention_pct` is monthly). Also holds the period's
+    `grain`, `period`, `label`, `timezone` and local `start`/`end` (ISO).
+    """
+    zone(tz)
+    pol = resolve_policy(policy)
+    p = make_period(grain, period, tz)
+    start, end = p.utc()
+    rows: dict[str, pd.Series] = {}
+    figures: dict[str, Any] = {}
+    for m in metrics.METRICS:  # every figure a SQL file holds; each file runs once
+        if m.sql:
+            if m.sql not in rows:
+                rows[m.sql] = run(con, m.sql, start=start, end=end).iloc[0]
+            figures[m.key] = _from_sql(m, rows[m.sql][m.sql_column])
+    if "period_kpis" not in rows:
+        rows["period_kpis"] = run(con, "period_kpis", start=start, end=end).iloc[0]
+    computed = _computed(con, p, pol, rows["period_kpis"])
+    for m in metrics.METRICS:  # in the registry's order: a derived figure follows its parts
+        if m.computed:
+            figures[m.key] = computed[m.key]
+        elif m.derived:
+            figures[m.key] = _derive(m.derived, figures)
+        if grain not in m.grains:
+            figures[m.key] = None
+    head = {"grain": grain, "period": p.name, "label": p.label, "timezone": tz,
+            "start": p.start.isoformat(), "end": p.end.isoformat()}
+    return head | {k: figures[k] for k in metrics.figure_keys()}
 
 
 # -- JSON ------------------------------------------------------------------------------

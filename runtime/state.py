@@ -9,27 +9,17 @@ the user: every write is conditional on it, and it numbers the event's sort key.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from enforcement.decide import Decision, State
 from enforcement.money import to_micro, usd
+from enforcement.months import from_us, month_label, month_of, to_us
 from enforcement.policy import Policy
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+__all__ = ["UserState", "from_us", "iso", "month_index", "month_label", "sort_key", "to_us"]
+
 SEQUENCE_DIGITS = 10
-
-
-def to_us(instant: datetime) -> int:
-    """An aware instant as integer micro-seconds since the epoch."""
-    return (instant - EPOCH) // timedelta(microseconds=1)
-
-
-def from_us(us: int) -> datetime:
-    return EPOCH + timedelta(microseconds=int(us))
 
 
 def iso(us: int) -> str:
@@ -37,19 +27,10 @@ def iso(us: int) -> str:
     return from_us(us).replace(tzinfo=None).isoformat()
 
 
-@lru_cache(maxsize=64)
-def _zone(tz: str) -> ZoneInfo:
-    return ZoneInfo(tz)
-
-
 def month_index(us: int, tz: str) -> int:
-    """The calendar month (year * 12 + month - 1) an instant falls in, in timezone `tz`."""
-    local = from_us(us).astimezone(_zone(tz))
-    return local.year * 12 + local.month - 1
-
-
-def month_label(index: int) -> str:
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+    """The calendar month (year * 12 + month - 1) an instant falls in, in timezone `tz`:
+    the replay's own `month_of`, so live and replayed months start at the same instant."""
+    return month_of(us, tz)
 
 
 def sort_key(us: int, sequence: int) -> str:

@@ -413,7 +413,7 @@ def test_usage_segments_count_every_active_user_once(march):
 def test_sql_figures_equal_the_plain_pandas_reference(march, tz, grain, period):
     from enforcement.policy import load_policy
     from tests.bench.bench_kpis import POLICY, figures, load_frames, pandas_kpis
-    cost, rev = load_frames(march)
+    cost, rev, aff = load_frames(march)
     policy = load_policy(POLICY)
     assert figures(K.kpis(march, grain, period, tz, policy)) == figures(
-        pandas_kpis(cost, rev, grain, period, tz, policy))
+        pandas_kpis(cost, rev, aff, grain, period, tz, policy))

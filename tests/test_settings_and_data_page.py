@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import settings
+from core import settings
 from loaders.files import load_files
 
 ROOT = Path(__file__).resolve().parent.parent

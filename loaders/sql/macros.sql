@@ -19,10 +19,18 @@ CREATE OR REPLACE TEMP MACRO phone_reason(u) AS
 -- An instant in UTC: naive text is UTC, an offset is converted.
 CREATE OR REPLACE TEMP MACRO instant(t) AS TRY_CAST(trim(t) AS TIMESTAMPTZ)::TIMESTAMP;
 
+-- Only instants a real event can have: [earliest, latest) from the settings, set as
+-- the variables instant_earliest / instant_latest before these macros run (no infinity,
+-- no year 12000, which would load and then break every page).
 CREATE OR REPLACE TEMP MACRO instant_reason(t) AS
     CASE
         WHEN nullif(trim(t), '') IS NULL THEN 'missing timestamp'
         WHEN instant(t) IS NULL THEN 'timestamp does not parse: ' || trim(t)
+        WHEN NOT (instant(t) >= getvariable('instant_earliest')
+                  AND instant(t) < getvariable('instant_latest'))
+            THEN 'timestamp out of range: ' || trim(t) || ' (accepted: '
+                 || strftime(getvariable('instant_earliest'), '%Y-%m-%d') || ' to before '
+                 || strftime(getvariable('instant_latest'), '%Y-%m-%d') || ')'
     END;
 
 CREATE OR REPLACE TEMP MACRO id_reason(i) AS

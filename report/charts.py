@@ -1,6 +1,6 @@
 """The Weekly page's charts, built once for the page and the weekly report.
 
-Plain Plotly (no Streamlit), so `dashboard.report` embeds exactly the figures the page
+Plain Plotly (no Streamlit), so `report` embeds exactly the figures the page
 shows. Money arrives as integer micro-dollars and becomes dollars only here, for drawing.
 """
 
@@ -111,3 +111,21 @@ def interventions_chart(summary: pd.DataFrame) -> go.Figure:
     ])
     _whole_counts(fig, int(summary["crossed"].max()) if len(summary) else 0)
     return _layout(fig, "Intervention effectiveness (users)", x="threshold crossed", y="users")
+
+
+def economics_chart(economics: pd.DataFrame) -> go.Figure:
+    """Per action, what a request costs beside what its tokens bring (the worst on top)."""
+    data = economics.iloc[::-1]
+    fig = go.Figure([
+        go.Bar(name="token revenue per request", y=data["action"],
+               x=dollars(data["token_revenue_per_request_micro"]), orientation="h",
+               marker_color="#2ca02c",
+               hovertemplate="%{y}: tokens bring $%{x:,.4f}<extra></extra>"),
+        go.Bar(name="cost per request", y=data["action"],
+               x=dollars(data["cost_per_request_micro"]), orientation="h",
+               marker_color="#d62728",
+               hovertemplate="%{y}: costs $%{x:,.4f}<extra></extra>"),
+    ])
+    fig.update_xaxes(tickprefix="$")
+    return _layout(fig, "Per request: cost against token revenue (USD)", x="USD per request",
+                   y="action", height=max(300, 60 + 45 * len(data)))

@@ -3,7 +3,7 @@
 The log names the user by masked number and a keyed reference, never the full number:
 the log then holds no phone to leak, and an auditor holding the key (the `.key` file
 made beside the log) finds the user with
-`python -m dashboard.audit find-ref REF --db PATH`. Plain Python, no Streamlit.
+`python -m core.audit find-ref REF --db PATH`. Plain Python, no Streamlit.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from dashboard import settings
-from dashboard.privacy import mask_phone
+from core import settings
+from core.privacy import mask_phone
 
 AUDIT_LOGGER = "profit.audit"
 
@@ -97,11 +97,11 @@ def find_ref(ref: str, user_ids: Iterable[str], *, log_path: Path | None = None)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m dashboard.audit find-ref REF [--db PATH]`: which user an audit line names."""
+    """`python -m core.audit find-ref REF [--db PATH]`: which user an audit line names."""
     import queries  # only the auditor's command reads the database
     from loaders.publish import connect_read_only
 
-    parser = argparse.ArgumentParser(prog="python -m dashboard.audit")
+    parser = argparse.ArgumentParser(prog="python -m core.audit")
     sub = parser.add_subparsers(dest="command", required=True)
     cmd = sub.add_parser("find-ref", help="print the user_id an audit-log ref= names")
     cmd.add_argument("ref")

@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from core.privacy import mask_text
+
 _SECRET_KEY_WORDS = re.compile(
     r"secret|password|passwd|hash|token|key|credential|dsn|url|uri", re.IGNORECASE)
 REDACTED = "***"
@@ -52,8 +54,9 @@ def secret_values(conf: Mapping[str, Any]) -> list[str]:
 
 
 def redact(text: str, values: Iterable[str]) -> str:
-    """`text` with every secret value replaced by ***, and URL passwords hidden."""
-    out = str(text)
+    """`text` with every secret value replaced by ***, URL passwords hidden and phones
+    masked: whatever reaches a page or a log goes through here."""
+    out = mask_text(text)
     for value in values:
         if value:
             out = out.replace(value, REDACTED)

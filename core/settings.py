@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -69,3 +70,60 @@ def check_timezone(name: str) -> str:
         msg = f"unknown timezone {name!r}: use an IANA name such as Europe/Paris"
         raise ValueError(msg) from exc
     return name
+
+
+EARLIEST_INSTANT = "2000-01-01"
+LATEST_INSTANT = "2100-01-01"
+
+
+def instant_range() -> tuple[datetime, datetime]:
+    """The instants a load accepts, `earliest <= ts < latest` (UTC).
+
+    No real event is older than the service or centuries ahead; `infinity` or year 12000
+    would load and then break every page. `PROFIT_EARLIEST`/`PROFIT_LATEST`, else
+    `[loading] earliest`/`latest`, else 2000-01-01 and 2100-01-01.
+    """
+    bounds = []
+    for env, key, default in (("PROFIT_EARLIEST", "earliest", EARLIEST_INSTANT),
+                              ("PROFIT_LATEST", "latest", LATEST_INSTANT)):
+        text = _setting(env, "loading", key, default)
+        try:
+            bounds.append(datetime.fromisoformat(text).replace(tzinfo=None))
+        except ValueError as exc:
+            raise ValueError(f"[loading] {key} is not a date: {text!r}") from exc
+    earliest, latest = bounds
+    if not earliest < latest:
+        raise ValueError(f"[loading] earliest ({earliest}) must be before latest ({latest})")
+    return earliest, latest
+
+
+def secrets_path() -> Path:
+    """The secrets file in force: `PROFIT_SECRETS`, else .streamlit/secrets.toml."""
+    return Path(os.environ.get("PROFIT_SECRETS", SECRETS_PATH))
+
+
+def save_targets(values: dict[str, str]) -> Path:
+    """Write `[targets]` into the secrets file, keeping every other section, atomically.
+
+    Values are decimal strings (`"5000"`, `"87.25"`); an empty string removes the
+    override (the default applies again). Comments in the file are not kept (TOML writers
+    do not keep them), so the app only writes here when an admin asks it to.
+    """
+    import tomli_w  # only this writer needs it
+
+    path = secrets_path()
+    current = dict(_secrets(str(path)))
+    targets = {k: v for k, v in dict(current.get("targets", {})).items()}
+    for key, value in values.items():
+        if str(value).strip():
+            targets[key] = str(value).strip()
+        else:
+            targets.pop(key, None)
+    current["targets"] = targets
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".toml.tmp")
+    tmp.write_text(tomli_w.dumps(current), encoding="utf-8")
+    os.chmod(tmp, 0o600)  # the file holds secrets
+    os.replace(tmp, path)
+    _secrets.cache_clear()
+    return path

@@ -18,8 +18,14 @@ from typing import Any
 
 from enforcement.policy import Policy, PolicyError
 from enforcement.policy import policy_id as policy_id_of
+from runtime.store import StoreUnavailable
 
 log = logging.getLogger("runtime")
+
+class PolicyUnavailable(StoreUnavailable):
+    """No policy could be read yet (S3 unreachable, a file that does not validate): the
+    runtime cannot decide, so callers answer as for a store that is down (the fail mode)."""
+
 
 @dataclass(frozen=True)
 class LoadedPolicy:
@@ -80,10 +86,11 @@ class PolicySource:
                 try:
                     self._loaded = load(self.location, self._s3)
                 except Exception as exc:
+                    reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
                     if self._loaded is None:
-                        raise
-                    log.error("policy %s not re-read (%s: %s); %s stays in force",
-                              self.location, type(exc).__name__, str(exc).splitlines()[0],
-                              self._loaded.policy_id)
+                        raise PolicyUnavailable(f"policy {self.location} unreadable ({reason})"
+                                                ) from None
+                    log.error("policy %s not re-read (%s); %s stays in force",
+                              self.location, reason, self._loaded.policy_id)
                 self._at = time.monotonic()
             return self._loaded

@@ -446,3 +446,16 @@ def test_policies_in_force_say_which_policy_decided_when(serial_moto: str, tmp_p
             for r in rows] == [
         (policy_id(load_policy(SEED_POLICY)), "seed-default", 2, datetime(2026, 3, 1, 9)),
         (policy_id(tight), "tight", 1, datetime(2026, 3, 5, 9))]
+
+
+def test_an_unreadable_policy_fails_as_configured(serial_moto: str, tmp_path: Path, caplog):
+    from runtime.service import ProfitRuntime
+
+    missing = tmp_path / "nowhere.toml"
+    rt = ProfitRuntime(rf.settings_for(serial_moto, fail_mode="open"),
+                       policy=policy_source.PolicySource(str(missing)))
+    store.create_tables(rt.client, rt.tables)
+    with caplog.at_level(logging.ERROR, logger="runtime"):
+        answer = rt.enforce_profit_requirements(U, "meal_plan", "0.30")
+    assert (answer["action_allowed"], answer["enforcement_type"]) == (True, "fail_open")
+    assert "nowhere.toml unreadable (FileNotFoundError" in caplog.records[0].getMessage()

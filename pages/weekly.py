@@ -51,6 +51,15 @@ st.caption(f"{rep.label} · compared with {rep.previous} · timezone {tz} · pol
 if rep.empty:
     st.warning(f"No data for {rep.week}: no cost or revenue event in that week.")
 
+# -- the report files first, built by the report command's code ----------------------------
+st.caption("This week's report: the same files as `python -m dashboard.report weekly`; "
+           "phones masked.")
+for col, fmt in zip(st.columns(len(files.FORMATS)), files.FORMATS, strict=True):
+    with col:
+        st.download_button(f"Download .{fmt}", functools.partial(files.render, rep, fmt),
+                           file_name=files.file_name(rep, fmt), mime=files.MIME[fmt],
+                           on_click="ignore", key=f"download_{fmt}")
+
 # -- headline figures against the week before and the targets ------------------------------
 rows = {r["key"]: r for r in model.kpi_table(rep)}
 shown = metrics.headline(metrics.WEEKLY)  # the week's headline figures of core.metrics
@@ -138,12 +147,3 @@ st.caption(model.INTERVENTION_DEFINITION)
 table(rep.interventions, cols.INTERVENTION_COLUMNS)
 if int(rep.interventions["crossed"].sum()):
     st.plotly_chart(charts.interventions_chart(rep.interventions), width="stretch")
-
-# -- the report files, built by the report command's code ----------------------------------
-st.subheader("Weekly report")
-st.caption("The same files as `python -m dashboard.report weekly`; phones masked.")
-for col, fmt in zip(st.columns(len(files.FORMATS)), files.FORMATS, strict=True):
-    with col:
-        st.download_button(f"Download .{fmt}", functools.partial(files.render, rep, fmt),
-                           file_name=files.file_name(rep, fmt), mime=files.MIME[fmt],
-                           on_click="ignore", key=f"download_{fmt}")

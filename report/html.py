@@ -14,15 +14,18 @@ from typing import Any
 import pandas as pd
 from plotly.offline import get_plotlyjs
 
+from core import metrics
 from report import charts
 from report import columns as cols
 from report.cells import (
     COUNT,
+    MONEY,
     MONEYS,
     NUMERIC,
     TEXT,
     Columns,
     fmt_change,
+    fmt_money,
     fmt_target,
     phone,
     show,
@@ -40,10 +43,11 @@ from report.model import (
     heading_lines,
     kpi_table,
     level_rows,
+    movers,
     title,
 )
 
-HTML_USER_ROWS = 2_000      # the HTML/PDF show this many users; xlsx and csv hold them all
+HTML_USER_ROWS = 500        # the HTML/PDF appendix shows this many; xlsx and csv hold them all
 
 CSS = """
 body { font-family: -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; color: #222;
@@ -61,8 +65,11 @@ td.neg { color: #b00020; } .ok { color: #1b7f1b; font-weight: 600; }
 .notice { background: #fff4e5; border: 1px solid #f0c36d; padding: 10px 14px; }
 .note { color: #555; font-size: 12px; max-width: 900px; }
 .chart, .block { page-break-inside: avoid; break-inside: avoid; }
+.verdict { font-size: 17px; font-weight: 700; margin: 6px 0; }
+#movers { margin: 4px 0 8px; font-size: 13px; } #glance h3 { margin-top: 10px; }
 @page { size: A4 landscape; margin: 12mm; }
 @media print { body { margin: 0; max-width: none; } h2, h3 { break-after: avoid; }
+  .new-page { break-before: page; } #glance h2 { margin-top: 8px; }
   tr { break-inside: avoid; } }
 """
 
@@ -93,10 +100,15 @@ def _note(text: str) -> str:
 
 
 def _kpi_html(report: WeeklyReport) -> str:
+    return _kpi_rows_html(report, kpi_table(report), table_id="kpis")
+
+
+def _kpi_rows_html(report: WeeklyReport, rows: list[dict[str, Any]],
+                   table_id: str = "headline") -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in
                    ("Figure", report.week, report.previous, "Change", "Target"))
     body = []
-    for r in kpi_table(report):
+    for r in rows:
         status = "" if r["met"] is None else ("ok" if r["met"] else "bad")
         mark = "" if r["met"] is None else ("✔ " if r["met"] else "✘ ")
         body.append(
@@ -106,8 +118,8 @@ def _kpi_html(report: WeeklyReport) -> str:
             f'<td class="num">{html.escape(fmt_change(r["kind"], r["value"], r["previous"]))}</td>'
             f'<td class="{status}">{mark}{html.escape(fmt_target(r["target"], r["kind"]))}</td>'
             "</tr>")
-    return (f'<table id="kpis"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody>'
-            "</table>")
+    return (f'<table id="{table_id}"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table>')
 
 
 def _chart(fig: Any) -> str:
@@ -159,6 +171,54 @@ def _opportunities(report: WeeklyReport, masked: bool) -> list[str]:
     return parts
 
 
+ACT_ROWS = 4  # action-needed rows on the first page; the page lists how many there are
+
+
+def _glance(report: WeeklyReport, masked: bool) -> list[str]:
+    """Page 1, as a founder reads it: the verdict, what moved most, whom to act on, and the
+    week's headline figures; everything else follows on the next pages."""
+    v = report.verdict
+    parts = ['<section id="glance">']
+    if v is not None:
+        status = {True: "ok", False: "bad", None: ""}[v.met]
+        parts.append(f'<p id="verdict" class="verdict {status}">{html.escape(v.sentence())}</p>')
+        parts.append(_note(f"Month to date at {v.day:%a %d %b}: profit "
+                           f"{fmt_money(v.profit_mtd)}, projected month-end "
+                           f"{fmt_money(v.projected_profit)}. {v.pace_sentence()}"))
+    moved = movers(report)
+    if moved:
+        items = []
+        for r in moved:
+            cls = {True: "ok", False: "bad", None: ""}[r["good"]]
+            items.append(f'<li class="{cls}">{html.escape(r["label"])}: '
+                         f'{html.escape(show(r["kind"], r["value"]))} '
+                         f'({html.escape(fmt_change(r["kind"], r["value"], r["previous"]))} '
+                         f"against {html.escape(report.previous)})</li>")
+        parts.append(f'<h3>Top movers</h3><ul id="movers">{"".join(items)}</ul>')
+    act = report.to_act
+    parts.append("<h3>Action needed</h3>")
+    if act.empty:
+        parts.append(_note("Nothing needs a look: no user over the cutoff unpaid, no unusual "
+                           "usage, every load fresh."))
+    else:
+        counts = act["kind"].value_counts()
+        parts.append(_note(" · ".join(f"{counts[k]:,} {k}" for k in dict.fromkeys(act["kind"]))
+                           + (f"; the first {ACT_ROWS} here, all on the Daily page."
+                              if len(act) > ACT_ROWS else ".")))
+        shown = act.head(ACT_ROWS)
+        parts.append(_table(
+            "to-act", ["What", "User", "Cost MTD", "Revenue MTD", "Requests MTD", "Detail"],
+            [[k, phone(u, masked) if isinstance(u, str) else "–", c, r, q, d]
+             for k, u, c, r, q, d in zip(shown["kind"], shown["user_id"], shown["cost_usd"],
+                                         shown["revenue_usd"], shown["requests"],
+                                         shown["detail"], strict=True)],
+            [TEXT, TEXT, MONEY, MONEY, COUNT, TEXT]))
+    headline = [r for r in kpi_table(report)
+                if metrics.WEEKLY in metrics.metric(r["key"]).headline]
+    parts += ["<h3>The week's figures</h3>", _kpi_rows_html(report, headline), "</section>"]
+    return parts
+
+
 def to_html(report: WeeklyReport, *, masked: bool = True) -> str:
     """One self-contained page: Plotly's script inlined, no request leaves the file."""
     meta = heading_lines(report, masked)
@@ -166,7 +226,8 @@ def to_html(report: WeeklyReport, *, masked: bool = True) -> str:
     parts += [f'<p class="meta">{html.escape(line)}</p>' for line in meta[1:]]
     if report.empty:
         parts.append(f'<p class="notice" id="empty">{html.escape(empty_message(report))}</p>')
-    parts += ["<h2>Key figures against the week before and the targets</h2>",
+    parts += _glance(report, masked)
+    parts += ['<h2 class="new-page">Key figures against the week before and the targets</h2>',
               _kpi_html(report),
               _note("Targets are the spec's ratio targets, which mean the same for a week; "
                     "the monthly totals' targets are on the Monthly page.")]
@@ -194,7 +255,7 @@ def to_html(report: WeeklyReport, *, masked: bool = True) -> str:
         parts.append(_chart(charts.interventions_chart(report.interventions)))
 
     n = len(report.users)
-    parts.append("<h2>User-level profit table</h2>")
+    parts.append('<h2 class="new-page">Appendix: user-level profit table</h2>')
     parts.append(_note(f"{n:,} users with a counted cost or a revenue event in the week, "
                        "lowest week profit first"
                        + (f"; the first {HTML_USER_ROWS:,} are shown here, all are in the xlsx "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import duckdb
@@ -20,6 +21,10 @@ from core.targets import Target
 from enforcement.policy import Policy
 from queries import kpis as kpi_layer
 from queries import weekly, weekly_costs
+from queries.actions import COLUMNS as action_columns
+from queries.actions import action_needed
+from queries.verdict import Verdict
+from queries.verdict import verdict as verdict_at
 from report.cells import fmt_money, to_usd
 
 TOP_USERS = 10
@@ -101,6 +106,8 @@ class WeeklyReport:
     economics: pd.DataFrame      # cost optimisation: per action, cost against token revenue
     categories: pd.DataFrame     # cost optimisation: categories whose cost grew
     accuracy: pd.DataFrame       # cost optimisation: estimated against actual cost
+    verdict: Verdict | None = None   # the morning answer at the week's last day
+    to_act: pd.DataFrame = field(default_factory=pd.DataFrame)  # the action-needed list
     generated: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
 
     @property
@@ -127,6 +134,8 @@ def build_weekly(con: duckdb.DuckDBPyConnection, *, week: str, tz: str, policy: 
     crossings = weekly.intervention_detail(con, week=bounds.week, tz=tz, policy=policy)
     crossings["crossed_at_local"] = [_local(ts, tz) for ts in crossings["crossed_at"]]
     actions = weekly.cost_by_action(con, week=bounds.week, tz=tz)
+    end_day = bounds.period.last_day
+    has_data = span is not None and span[0] <= end_day
     return WeeklyReport(
         week=bounds.week, previous=bounds.previous, label=bounds.period.label, timezone=tz,
         policy=policy,
@@ -142,7 +151,28 @@ def build_weekly(con: duckdb.DuckDBPyConnection, *, week: str, tz: str, policy: 
         economics=weekly_costs.action_economics(actions, policy),
         categories=weekly_costs.category_growth(con, week=bounds.week, tz=tz),
         accuracy=weekly_costs.estimate_accuracy(con, week=bounds.week, tz=tz),
+        verdict=verdict_at(con, end_day.isoformat(), tz, policy,
+                           f"{launch:%Y-%m}" if launch else None) if has_data else None,
+        to_act=action_needed(con, end_day.isoformat(), tz, policy) if has_data
+        else pd.DataFrame(columns=action_columns),
     )
+
+
+def movers(report: WeeklyReport, n: int = 3) -> list[dict[str, Any]]:
+    """The week's headline figures that moved most against the week before (relative to
+    their previous value), each with whether the move is good for the business."""
+    rows = []
+    for r in kpi_table(report):
+        m = metrics.metric(r["key"])
+        now, before = r["value"], r["previous"]
+        if metrics.WEEKLY not in m.headline or now is None or before is None or not before:
+            continue
+        change = (Decimal(str(now)) - Decimal(str(before))) / abs(Decimal(str(before)))
+        if change == 0:
+            continue
+        good = (change > 0) == (m.better == metrics.HIGHER) if m.better else None
+        rows.append({**r, "relative": change, "good": good})
+    return sorted(rows, key=lambda r: abs(r["relative"]), reverse=True)[:n]
 
 
 def _local(ts: Any, tz: str) -> datetime:

@@ -398,6 +398,24 @@ def test_pdf_prints_the_html_report_with_its_charts(db: Path, tmp_path: Path) ->
     assert (ARTIFACTS / "report-pdf-1.png").stat().st_size > 10_000
 
 
+def test_pdf_first_page_holds_the_verdict_actions_and_the_weeks_figures(
+        db: Path, tmp_path: Path) -> None:
+    out = tmp_path / "w.pdf"
+    assert cli(db, out, "--week", fx.WEEK) == 0
+    page1 = subprocess.run(["pdftotext", "-f", "1", "-l", "1", "-layout", str(out), "-"],
+                           capture_output=True, text=True, check=True).stdout
+    con = connect_read_only(db)
+    try:
+        from queries.verdict import verdict
+        v = verdict(con, "2026-03-15", "UTC", POLICY, first_month="2026-03")
+    finally:
+        con.close()
+    assert " ".join(v.sentence().split()) in " ".join(page1.split())
+    for heading in ("Top movers", "Action needed", "The week's figures"):
+        assert heading in page1
+    assert "Appendix: user-level profit table" not in page1
+
+
 @pytest.mark.slow
 def test_html_screenshot(db: Path, tmp_path: Path) -> None:
     out = tmp_path / "w.html"

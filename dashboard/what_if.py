@@ -60,7 +60,11 @@ def choose_start() -> tuple[Policy, str]:
             st.button("Use pasted policy", on_click=state.on_paste, key="wi_paste_go")
         if state.upload_error():
             st.error(state.upload_error(), icon=":material/block:")
-    return state.start_policy(choice)
+    try:
+        return state.start_policy(choice)
+    except ValueError as exc:  # the policy in force is in no file the dashboard knows
+        st.sidebar.error(str(exc), icon=":material/block:")
+        return state.start_policy(state.START_SEED)
 
 
 # -- the editor --
@@ -395,7 +399,10 @@ def render() -> None:
     st.caption(f"{first}–{last} · baseline: {state.BASE_LABELS[baseline].lower()} "
                f"(from {start_label}) · edited policy: {len(edits)} key(s) changed · "
                f"{seconds:.2f} s")
-    show_results(base, cand, base_recorded, usd(edited.target))
+    # History as recorded has served/refused/tokens only where the runtime recorded them.
+    unrecorded = base_recorded and not whatif.decisions_recorded(
+        what_if_data.load_history(first, last, start.timezone), start, first, last)
+    show_results(base, cand, unrecorded, usd(edited.target))
 
     st.subheader("Who changes")
     st.caption("The user-months whose level at month end or profit moves most "

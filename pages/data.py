@@ -9,6 +9,7 @@ from core import secrecy, settings
 from core.privacy import mask_text
 from dashboard import data, ui
 from dashboard.sources import render_sources
+from queries import policies
 
 st.title("Data")
 if data.current_version() is None:  # nothing loaded yet: offer the configured sources
@@ -33,6 +34,18 @@ log = data.query("load_log", limit=200)
 hidden = secrecy.secret_values(settings.secrets())  # an error may quote a URL or a key
 log["error"] = [secrecy.redact(e, hidden) if isinstance(e, str) else e for e in log["error"]]
 st.dataframe(log, hide_index=True, width="stretch")
+
+st.subheader("Policies in force")
+in_force = data.cached(policies.in_force)()
+if in_force.empty:
+    st.caption("No decision recorded by the chatbot's runtime yet: the loaded history was "
+               "written by the original service, which recorded no policy.")
+else:
+    st.caption("Which policy the runtime decided with, and when (UTC): the What-if page can "
+               "start from the newest.")
+    st.dataframe(in_force.rename(columns={"first_decision": "first decision",
+                                          "last_decision": "last decision"}),
+                 hide_index=True, width="stretch")
 
 st.subheader("Rejected rows")
 reasons = data.query("rejected_reasons")

@@ -68,9 +68,11 @@ def firing_now(con: Any, *, now: str, tz: str, policy: str) -> list[dict[str, An
             for o in observe(ctx) if o.firing]
 
 
-def check(db: Path, now: datetime, *, dry_run: bool = False, out: TextIO = sys.stdout,
-          err: TextIO = sys.stderr, sleep: Callable[[float], None] | None = None) -> int:
-    """Run one check; return the exit code."""
+def check(db: Path, now: datetime, *, dry_run: bool = False, out: TextIO | None = None,
+          err: TextIO | None = None, sleep: Callable[[float], None] | None = None) -> int:
+    """Run one check; return the exit code. Lines go to `out`, channel failures to `err`
+    (stdout and stderr unless given)."""
+    out, err = out or sys.stdout, err or sys.stderr
     conf = settings.alerts(db)
     hidden = hidden_values(conf)
     secrecy.install_log_redaction(hidden)

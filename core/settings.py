@@ -166,8 +166,9 @@ def alerts(db: Path | None = None) -> AlertSettings:
     """`[alerts]` of the secrets, checked, with every default filled in.
 
     The state file is `PROFIT_ALERTS_STATE`, else `[alerts] state_path`, else
-    `<database name>.alerts.json` beside the database (`db`, else the settings' one). A rule runs unless its
-    `[alerts.<rule>]` says `enabled = false`. A mistake is refused by name, never by value.
+    `<database name>.alerts.json` beside the database (`db`, else the settings' one).
+    A rule runs unless its `[alerts.<rule>]` says `enabled = false`. A mistake is refused
+    by name, never by value.
     """
     conf = dict(secrets().get("alerts", {}))
     rules: dict[str, dict[str, Decimal | int]] = {}

@@ -57,6 +57,13 @@ class Received:
         return json.loads(self.body)
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that gave up (timed out) is expected here: no traceback on stderr."""
+
+
 class WebhookSink:
     """Records POSTs. `mode`: "ok" (200), "fail" (500) or "hang" (answers after `hang` s)."""
 
@@ -71,13 +78,14 @@ class WebhookSink:
             def do_POST(self) -> None:  # noqa: N802 - the http.server API
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 sink.attempts += 1
-                if sink.mode == "hang":
+                mode = sink.mode  # as it was when the request came in
+                if mode == "hang":
                     time.sleep(sink.hang)
-                if sink.mode == "fail":
+                if mode == "fail":
                     self.send_response(500)
                     self.end_headers()
                     return
-                if sink.mode == "ok":
+                if mode == "ok":
                     sink.received.append(Received(self.path, dict(self.headers), body))
                 self.send_response(200)
                 self.end_headers()
@@ -86,7 +94,7 @@ class WebhookSink:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer((HOST, 0), Handler)
+        self.server = _QuietServer((HOST, 0), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -120,8 +128,9 @@ class SmtpSink:
         if isinstance(auth_data, LoginPassword):
             login, password = auth_data.login.decode(), auth_data.password.decode()
             self.logins.append((login, password))
-            return AuthResult(success=(login, password) == (SMTP_USER, SMTP_PASSWORD))
-        return AuthResult(success=False)
+            return AuthResult(success=(login, password) == (SMTP_USER, SMTP_PASSWORD),
+                              handled=False)
+        return AuthResult(success=False, handled=False)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         self.messages.append(email.message_from_bytes(envelope.content, _class=EmailMessage,

@@ -107,7 +107,8 @@ def test_data_is_stale_after_exactly_stale_hours(history: Path) -> None:
 
 def test_stale_hours_and_enabled_come_from_the_settings(
         history: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    extra = "[alerts.data_stale]\nstale_hours = 1.5\n[alerts.margin_below_target]\nenabled = false\n"
+    extra = ("[alerts.data_stale]\nstale_hours = 1.5\n"
+             "[alerts.margin_below_target]\nenabled = false\n")
     monkeypatch.setenv("PROFIT_SECRETS", str(write_alert_secrets(tmp_path, extra=extra,
                                                                  name="rules.toml")))
     found = observed(history)  # 2 h after the newest event

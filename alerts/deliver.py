@@ -59,3 +59,24 @@ def deliver(state: dict[str, Any], channels: dict[str, Channel], conf: AlertSett
         lines.append(f"alerts: channel {name} failed after {conf.retries} attempts ({exc}); "
                      f"{left} alert{'' if left == 1 else 's'} kept for the next run")
     return lines
+
+
+def test_event(conf: AlertSettings, channel: str, sent_by: str, now: datetime) -> dict[str, Any]:
+    """A test alert: the shape of a real one (state firing, rule `test`), never recorded."""
+    return {"rule": "test", "key": channel, "state": "firing", "period": now.date().isoformat(),
+            "value": None, "threshold": None,
+            "message": f"Test alert from the profit dashboard, sent by {sent_by}: the "
+                       f"{channel} channel works.",
+            "url": conf.dashboard_link}
+
+
+def send_test(conf: AlertSettings, channel: str, sent_by: str,
+              sleep: Callable[[float], None] = time.sleep) -> None:
+    """Send one test alert to one configured channel (retried as a real one would be)."""
+    from alerts.channels import configured
+
+    channels = configured(conf)
+    if channel not in channels:
+        raise DeliveryError(f"{channel} is not set up in [alerts]")
+    with_retry(channels[channel], test_event(conf, channel, sent_by, datetime.now(UTC)),
+               conf.retries, conf.backoff_seconds, sleep)

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import streamlit as st
 
 from core import privacy, targets
-from dashboard import data, kpi_charts, ui
+from dashboard import alerts_panel, data, kpi_charts, ui
 from queries import kpis as K
 
 TREND_DAYS = 90
@@ -17,6 +17,7 @@ view = ui.period_page("Daily", "day")
 tz, policy, first, day, previous = view.tz, view.policy, view.first, view.period, view.previous
 k, p = view.now, view.before
 st.caption(f"{k['label']} · reporting timezone {tz} · change against {previous}")
+alerts_panel.firing_now()  # what the alert rules find at this moment, whatever the day picked
 
 age = targets.month_number(K.period_name("month", first), day[:7])
 ui.figure_cards("daily", view, age)  # the day's figures of core.metrics, with their targets

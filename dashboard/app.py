@@ -9,8 +9,11 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # `streamlit run` puts dashboard/ on the path, not the root
-    sys.path.insert(0, str(ROOT))
+# `streamlit run` puts dashboard/ first on the path, where `report` would be the command's
+# shim (dashboard/report.py), not the report package: the project's root goes first instead.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [str(ROOT)] + [p for p in sys.path
+                             if p and Path(p).resolve() not in (_HERE, ROOT)]
 
 import streamlit as st  # noqa: E402
 
@@ -37,7 +40,8 @@ navigation = st.navigation(
             page("users.py", "Users", "person_search"),
         ],
         "Decide": [page("what_if.py", "What-if", "tune")],
-        "Operate": [page("data.py", "Data", "database")],
+        "Operate": [page("data.py", "Data", "database"),
+                    page("glossary.py", "Glossary", "menu_book")],
     },
     position=auth.nav_position(),  # the page list stays hidden until sign-in
 )

@@ -87,39 +87,6 @@ def set_query_param(name: str, value: str) -> None:
         st.query_params[name] = value
 
 
-def week_picker(weeks: list[str], *, default: str | None = None, label: str = "ISO week"
-                ) -> str | None:
-    """An ISO-week picker carried in `st.query_params["week"]`, so a link keeps the week.
-
-    `weeks` are `2026-W11` names, newest first; the default is the URL's week, else
-    `default`, else the newest. A valid week named in the URL but outside `weeks` is offered.
-    """
-    from queries import kpis
-
-    options = list(weeks)
-    wanted = query_param("week")
-    focus = st.session_state.get(FOCUS_KEY)
-    if not wanted and isinstance(focus, date):  # the period another page last focused
-        wanted = kpis.period_name("week", focus)
-    if wanted and wanted not in options:
-        try:
-            wanted = kpis.make_period("week", wanted).name
-        except ValueError:
-            wanted = None
-        if wanted and wanted not in options:
-            options.insert(0, wanted)
-    if not options:
-        return None
-    if wanted not in options:
-        wanted = default
-    index = options.index(wanted) if wanted in options else 0
-    week = st.selectbox(label, options, index=index,
-                        format_func=lambda w: kpis.make_period("week", w).label)
-    set_query_param("week", week)
-    st.session_state[FOCUS_KEY] = kpis.parse_period("week", week)[1]
-    return week
-
-
 # -- the period picker (day / ISO week / month), shared by every page -----------------------
 # The picked period is written to the URL (`?day=2026-03-14`, `?week=2026-W11`,
 # `?month=2026-03`) so a link carries it, and a "focus day" in the session carries it to the
@@ -152,28 +119,35 @@ def _focus(grain: str, period: str, last_day: date) -> date:
     return min(parse_period(grain, period)[1], last_day)
 
 
-def period_picker(grain: str, first_day: date, last_day: date) -> str:
-    """Pick a day, ISO week or month between the first and last day with data.
+def period_picker(grain: str, first_day: date, last_day: date, *,
+                  default: str | None = None) -> str:
+    """The one period picker of every page: a day, ISO week or month with data.
 
     Starts from the URL's parameter when valid, else the period the other pages last
-    focused, else the latest; returns the canonical period name (`2026-W11`).
+    focused, else `default` (Weekly: the newest complete week), else the latest; returns
+    the canonical period name (`2026-W11`). A week or month named in a link but outside
+    the data is still offered, so the page can say it holds no data.
     """
-    from queries.kpis import parse_period, period_name
+    from queries.kpis import make_period, parse_period, period_name
 
     key = f"picker_{grain}"
-    focus = st.session_state.get(FOCUS_KEY)
     if key not in st.session_state:
-        initial = last_day
+        wanted = None
         raw = query_param(grain)
-        try:
-            if raw:
-                initial = parse_period(grain, raw)[0]
-            elif isinstance(focus, date):
-                initial = focus
-        except ValueError:
-            st.toast(f"Ignored the link's {grain} {raw!r}: not a valid {grain}.")
-        initial = min(max(initial, first_day), last_day)
-        st.session_state[key] = initial if grain == "day" else period_name(grain, initial)
+        focus = st.session_state.get(FOCUS_KEY)
+        if raw:
+            try:
+                wanted = period_name(grain, parse_period(grain, raw)[0])
+            except ValueError:
+                st.toast(f"Ignored the link's {grain} {raw!r}: not a valid {grain}.")
+        elif isinstance(focus, date):
+            wanted = period_name(grain, min(max(focus, first_day), last_day))
+        wanted = wanted or default or period_name(grain, last_day)
+        if grain == "day":
+            day = min(max(parse_period(grain, wanted)[0], first_day), last_day)
+            st.session_state[key] = day
+        else:
+            st.session_state[key] = wanted
     label = _GRAIN_LABEL[grain]
     if grain == "day":
         picked = st.date_input(label, key=key, min_value=first_day, max_value=last_day,
@@ -182,8 +156,9 @@ def period_picker(grain: str, first_day: date, last_day: date) -> str:
     else:
         options = _periods(grain, first_day, last_day)
         if st.session_state[key] not in options:
-            st.session_state[key] = options[0]
-        period = st.selectbox(label, options, key=key)
+            options.insert(0, st.session_state[key])
+        period = st.selectbox(label, options, key=key,
+                              format_func=lambda name: make_period(grain, name).label)
     set_query_param(grain, period)
     st.session_state[FOCUS_KEY] = _focus(grain, period, last_day)
     return period

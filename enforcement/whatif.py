@@ -18,24 +18,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from enforcement.decide import State, decide, level_of
+from enforcement.decide import State, level_of
 from enforcement.fast_replay import replay_fast
+from enforcement.fold import UserFold, events_by_user
 from enforcement.levels import LEVELS, NOT_SERVED_REASONS, Level
 from enforcement.money import to_micro, usd
+from enforcement.months import month_label, month_start_us, parse_month
 from enforcement.policy import Policy, PolicyError
-from enforcement.replay import (
-    History,
-    ReplayResult,
-    finish,
-    from_us,
-    month_label,
-    month_of,
-    month_start_us,
-    parse_month,
-    tokens_credited,
-)
+from enforcement.replay import History, ReplayResult, finish
 
 RECORDED = "history as recorded"
+_EARLIEST = int(np.iinfo(np.int64).min)  # the probe folds from the first loaded event
 
 # -- the policy's keys, grouped as a founder thinks of them -------------------------------
 GROUPS: tuple[str, ...] = ("Thresholds", "Profit bands", "Tokens and token costs",
@@ -379,52 +372,15 @@ def month_to_date(history: History, user_id: str, now_us: int, policy: Policy) -
     """The user's position just before `now` under `policy`: their loaded history folded
     through `decide` from the start of the loaded period, events before `now` only.
 
-    The same bookkeeping as the replay (month resets, token credits, clicks carried over);
-    a test holds its month-end cost and revenue equal to `replay_plain`'s row.
+    The replay's own fold (`fold.UserFold`), so month resets, token credits and clicks
+    carried over are the replay's; a test holds the two equal request by request.
     """
     hits = np.flatnonzero(history.users == user_id)
     if not len(hits):
         raise KeyError(f"no history for user {user_id!r}")
     u = int(hits[0])
-    tz = policy.timezone
-    events: list[tuple[int, int, str, str, int]] = []
-    for kind, rank, users, stamps, ids in (
-        ("rev", 0, history.rev_user, history.rev_ts, history.rev_event_id),
-        ("clk", 0, history.clk_user, history.clk_ts, history.clk_event_id),
-        ("req", 1, history.req_user, history.req_ts, history.req_event_id),
-    ):
-        for i in np.flatnonzero((users == u) & (stamps < now_us)):
-            events.append((int(stamps[i]), rank, str(ids[i]), kind, int(i)))
-    now_month = month_of(now_us, tz)
-    cost = revenue = paid = 0
-    free, premium, last_click = policy.free_monthly, False, None
-    month: int | None = None
-    for t, _rank, _eid, kind, i in sorted(events):
-        if kind == "clk":
-            last_click = from_us(t)
-            continue
-        m = month_of(t, tz)
-        if m != month:
-            month, cost, revenue, free, premium = m, 0, 0, policy.free_monthly, False
-        if kind == "rev":
-            amount = int(history.rev_amount[i])
-            revenue += amount
-            stream = history.rev_stream[i]
-            if stream == "tokens":
-                recorded_tokens = int(history.rev_tokens[i]) if history.rev_has_tokens[i] \
-                    else None
-                paid += tokens_credited(amount, recorded_tokens, policy)
-            elif stream == "premium" and amount > 0:
-                premium = True
-            continue
-        d = decide(State(cost, revenue, free, paid, premium, last_click),
-                   str(history.req_action[i]), int(history.req_cost[i]), policy, from_us(t))
-        cost += d.cost
-        free -= d.free_tokens_spent
-        paid -= d.paid_tokens_spent
-    if month != now_month:  # nothing yet this month: a fresh month
-        cost, revenue, free, premium = 0, 0, policy.free_monthly, False
-    return State(cost, revenue, free, paid, premium, last_click)
+    events = events_by_user(history, _EARLIEST, now_us, user=u).get(u, [])
+    return UserFold(policy).feed(events).state_at(now_us)
 
 
 def typical_cost(history: History, action: str) -> int:

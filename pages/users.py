@@ -10,7 +10,7 @@ import streamlit as st
 
 from core import settings
 from core.privacy import mask_phone
-from dashboard import auth, data, ui
+from dashboard import auth, data, morning, ui
 from dashboard import user_charts as charts
 from enforcement.policy import load_policy
 from queries import kpis, users
@@ -33,12 +33,21 @@ policy = load_policy(settings.policy_path())
 
 digits = st.text_input("Last digits of the phone", max_chars=15, placeholder="e.g. 0001",
                        help="At least two digits; anything but digits is ignored.")
-if len(users.digits_only(digits)) < 2:
-    st.info("Type at least the last two digits of the user's phone.")
+ref = ui.query_param("ref")  # a link from the action list names the user by reference
+if len(users.digits_only(digits)) >= 2:
+    found = data.cached(users.search)(digits=users.digits_only(digits), tz=tz)
+elif ref:
+    found = data.cached(users.by_ref)(ref=ref, tz=tz)
+else:
+    st.info("Type at least the last two digits of the user's phone, or open a user below.")
+    span = data.cached(kpis.data_span)(tz=tz)
+    if span is not None:
+        morning.render_actions(span[1].isoformat(), tz, str(settings.policy_path()),
+                               key="users_actions")
     st.stop()
-found = data.cached(users.search)(digits=users.digits_only(digits), tz=tz)
 if found.empty:
-    st.warning("No user's phone ends with those digits.")
+    st.warning("No user's phone ends with those digits." if digits else
+               "The link names no user in this data.")
     st.stop()
 
 seen = {row.user_id: f"{mask_phone(row.user_id)} · seen {row.first_seen:%Y-%m-%d} → "

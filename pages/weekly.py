@@ -16,6 +16,7 @@ from core import metrics, settings
 from dashboard import data, ui
 from enforcement.levels import LEVELS
 from enforcement.policy import load_policy
+from queries import kpis as K
 from queries import weekly
 from report import charts
 from report import weekly as report
@@ -36,11 +37,11 @@ ui.require_data()
 
 tz = settings.timezone()
 policy = load_policy(settings.policy_path())
-week = ui.week_picker(data.cached(weekly.weeks_with_data)(tz=tz),
-                      default=data.cached(weekly.default_week)(tz=tz))
-if week is None:
+span = data.cached(K.data_span)(tz=tz)
+if span is None:
     st.info("No cost or revenue event is loaded yet.")
     st.stop()
+week = ui.period_picker("week", *span, default=data.cached(weekly.default_week)(tz=tz))
 
 rep: report.WeeklyReport = data.cached(report.build_weekly)(week=week, tz=tz, policy=policy)
 st.caption(f"{rep.label} · compared with {rep.previous} · timezone {tz} · policy {policy.name}")

@@ -153,3 +153,19 @@ def test_a_new_kpi_is_its_sql_and_one_entry(new_kpi: metrics.Metric,
     rows = [[c.value for c in r] for r in openpyxl.load_workbook(out)["summary"].iter_rows()]
     refunds = next(r for r in rows if r[0] == "Refunds")
     assert refunds[1:5] == [2.0, 0.0, "at most $1.50", False]  # W10 had none
+
+
+def test_glossary_lists_every_figure_with_its_definition_and_target(
+        settings_file: Path, make_db: Callable[..., Path],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _app(make_db(costs=[{"user_id": "+15551230001", "ts": "2026-03-11T09:00:00",
+                              "action": "meal_plan", "cost_usd": "0.10"}]), monkeypatch)
+    at.switch_page("../pages/glossary.py").run()
+    assert not at.exception
+    rows = {r["Key (JSON)"]: r for t in at.table for r in t.value.to_dict("records")}
+    assert set(rows) == set(metrics.figure_keys())
+    assert rows["affiliate_ctr_pct"]["Definition"] == metrics.metric(
+        "affiliate_ctr_pct").definition
+    assert rows["margin_pct"]["Target"] == "at least 87.25% (every period)"  # the override
+    assert rows["cost_per_user"]["Target"] == "at most $2.00 (monthly)"
+    assert rows["cost_usd"]["Direction"] == "lower is better"

@@ -8,7 +8,8 @@ import pytest
 
 from tests.browser import chromium_page, screenshot, streamlit_server, wait_for_app
 
-PAGES = ["", "weekly", "monthly", "users", "what-if", "data"]  # "" is Daily, the default
+# "" is Daily, the default
+PAGES = ["", "weekly", "monthly", "users", "what-if", "data", "glossary"]
 
 
 @pytest.mark.browser

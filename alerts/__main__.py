@@ -7,6 +7,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import duckdb
+
 from alerts.check import check, hidden_values, parse_now
 from alerts.state import StateError
 from core import secrecy, settings
@@ -43,6 +45,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StateError as exc:
         print(secrecy.redact(f"alerts: error: {exc}", hidden_values(conf)), file=sys.stderr)
         return 2
+    except duckdb.Error as exc:
+        line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(secrecy.redact(f"alerts: error: cannot read {db}: {line}", hidden_values(conf)),
+              file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

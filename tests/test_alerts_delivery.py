@@ -306,3 +306,15 @@ def test_the_command_runs_as_cron_would(db, hook, tmp_path, monkeypatch) -> None
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert len(done.stdout.splitlines()) == 5 and len(hook.received) == 5
+
+
+@pytest.mark.parametrize("url", [f"hooks.example.com/services/{SLACK_TOKEN}",
+                                 f"http://exa mple.com/{SLACK_TOKEN}",
+                                 f"file:///tmp/{SLACK_TOKEN}"])
+def test_a_malformed_url_is_named_without_quoting_it(url: str) -> None:
+    from alerts.channels import DeliveryError
+    from alerts.channels.http import post_json
+
+    with pytest.raises(DeliveryError) as caught:
+        post_json(url, b"{}", timeout=1)
+    assert str(caught.value) == "the URL is not a valid http(s) address"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import http.client
 import socket
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from alerts.channels import DeliveryError
@@ -12,10 +14,12 @@ from alerts.channels import DeliveryError
 def post_json(url: str, body: bytes, *, timeout: float,
               headers: dict[str, str] | None = None) -> None:
     """POST `body` as JSON; any answer but 2xx, or no answer, is a DeliveryError."""
-    request = urllib.request.Request(url, data=body, method="POST", headers={
-        "Content-Type": "application/json", "User-Agent": "profit-dashboard-alerts",
-        **(headers or {})})
     try:
+        if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+            raise ValueError
+        request = urllib.request.Request(url, data=body, method="POST", headers={
+            "Content-Type": "application/json", "User-Agent": "profit-dashboard-alerts",
+            **(headers or {})})
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
             response.read()
     except urllib.error.HTTPError as exc:
@@ -26,6 +30,10 @@ def post_json(url: str, body: bytes, *, timeout: float,
         raise DeliveryError(describe(exc.reason, timeout)) from None
     except OSError as exc:
         raise DeliveryError(describe(exc, timeout)) from None
+    except (ValueError, http.client.InvalidURL):  # its message would quote the URL
+        raise DeliveryError("the URL is not a valid http(s) address") from None
+    except http.client.HTTPException as exc:
+        raise DeliveryError(f"bad answer ({type(exc).__name__})") from None
 
 
 def describe(reason: object, timeout: float) -> str:

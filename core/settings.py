@@ -99,6 +99,38 @@ def instant_range() -> tuple[datetime, datetime]:
     return earliest, latest
 
 
+def secrets_path() -> Path:
+    """The secrets file in force: `PROFIT_SECRETS`, else .streamlit/secrets.toml."""
+    return Path(os.environ.get("PROFIT_SECRETS", SECRETS_PATH))
+
+
+def save_targets(values: dict[str, str]) -> Path:
+    """Write `[targets]` into the secrets file, keeping every other section, atomically.
+
+    Values are decimal strings (`"5000"`, `"87.25"`); an empty string removes the
+    override (the default applies again). Comments in the file are not kept (TOML writers
+    do not keep them), so the app only writes here when an admin asks it to.
+    """
+    import tomli_w  # only this writer needs it
+
+    path = secrets_path()
+    current = dict(_secrets(str(path)))
+    targets = {k: v for k, v in dict(current.get("targets", {})).items()}
+    for key, value in values.items():
+        if str(value).strip():
+            targets[key] = str(value).strip()
+        else:
+            targets.pop(key, None)
+    current["targets"] = targets
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".toml.tmp")
+    tmp.write_text(tomli_w.dumps(current), encoding="utf-8")
+    os.chmod(tmp, 0o600)  # the file holds secrets
+    os.replace(tmp, path)
+    _secrets.cache_clear()
+    return path
+
+
 # -- alerts ------------------------------------------------------------------------------
 
 # Every alert rule with its parameters' defaults; `[alerts.<rule>]` may set `enabled` and

@@ -12,9 +12,11 @@ from decimal import Decimal
 import pandas as pd
 import plotly.graph_objects as go
 
-GREEN, RED, GREY = "#15803d", "#b91c1c", "#64748b"
-SERIES_COLORS = {"revenue": "#0f766e", "cost": "#b45309", "profit": "#1d4ed8"}
-LEVEL_COLORS = ["#15803d", "#65a30d", "#ca8a04", "#ea580c", "#b91c1c"]
+from core import palette
+
+GREEN, RED, GREY = palette.TARGET, palette.MISS, palette.NEUTRAL
+SERIES_COLORS = palette.SERIES
+LEVEL_COLORS = list(palette.LEVELS.values())
 
 
 def _f(value: Decimal | float | int | None) -> float | None:
@@ -28,6 +30,10 @@ def _layout(fig: go.Figure, title: str, *, x: str, y: str, height: int = 340) ->
     return fig
 
 
+MONEY_AXIS = {"tickprefix": "$", "tickformat": ",.2~f", "separatethousands": True}
+COUNT_AXIS = {"tickformat": ",d"}
+
+
 def money_trend(series: pd.DataFrame) -> go.Figure:
     """Daily revenue, cost and profit (USD) over the series' days."""
     fig = go.Figure()
@@ -35,6 +41,7 @@ def money_trend(series: pd.DataFrame) -> go.Figure:
         fig.add_trace(go.Scatter(x=list(series["day"]), y=[_f(v) for v in series[f"{name}_usd"]],
                                  name=name.capitalize(), mode="lines",
                                  line={"color": SERIES_COLORS[name]}))
+    fig.update_yaxes(**MONEY_AXIS)
     return _layout(fig, f"Daily revenue, cost and profit, last {len(series)} days (USD)",
                    x="Day", y="USD per day")
 
@@ -60,6 +67,7 @@ def money_bars(values: Mapping[str, Decimal], title: str, *, x: str,
     fig = go.Figure(go.Bar(x=[_f(v) for _, v in items], y=[k for k, _ in items],
                            orientation="h", marker_color=color,
                            text=[f"${v:,.2f}" for _, v in items], textposition="auto"))
+    fig.update_xaxes(**MONEY_AXIS)
     return _layout(fig, title, x="USD", y=x, height=max(240, 60 + 34 * len(items)))
 
 
@@ -67,8 +75,10 @@ def levels_bars(by_level: Mapping[str, int], title: str) -> go.Figure:
     """Users per service level, least to most restrictive."""
     names = list(by_level)
     fig = go.Figure(go.Bar(x=[n.replace("_", " ") for n in names],
-                           y=[by_level[n] for n in names], marker_color=LEVEL_COLORS[:len(names)],
-                           text=[by_level[n] for n in names], textposition="auto"))
+                           y=[by_level[n] for n in names],
+                           marker_color=[palette.LEVELS.get(n, GREY) for n in names],
+                           text=[f"{by_level[n]:,}" for n in names], textposition="auto"))
+    fig.update_yaxes(**COUNT_AXIS)
     return _layout(fig, title, x="Level (month to date)", y="Users")
 
 
@@ -111,6 +121,8 @@ def profit_distribution(profits: pd.Series, target: Decimal) -> go.Figure:
     fig = go.Figure(go.Histogram(x=[_f(v) for v in profits], nbinsx=40, marker_color="#1d4ed8"))
     fig.add_vline(x=float(target), line_dash="dash", line_color=GREEN,
                   annotation_text=f"target ${target:,.2f}")
+    fig.update_xaxes(**MONEY_AXIS)
+    fig.update_yaxes(**COUNT_AXIS)
     return _layout(fig, "Profit per user this month (USD per user)",
                    x="Profit per user (USD)", y="Users")
 
@@ -126,7 +138,7 @@ def segments_bars(segments: pd.DataFrame) -> go.Figure:
     ])
     fig = _layout(fig, "Users by usage segment (counted requests this month)",
                   x="Segment", y="Users")
-    fig.update_layout(yaxis2={"title": "Profit per user (USD)", "overlaying": "y",
+    fig.update_layout(yaxis2={"title": "Profit per user (USD)", "overlaying": "y", **MONEY_AXIS,
                               "side": "right", "showgrid": False},
                       legend={"orientation": "h", "y": -0.35, "x": 0})
     return fig

@@ -14,9 +14,11 @@ import plotly.express as px
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from core import palette
 from enforcement.levels import LEVELS
 
-BASELINE_COLOUR, CANDIDATE_COLOUR, TARGET_COLOUR = "#9aa5b1", "#1f77b4", "#d62728"
+BASELINE_COLOUR, CANDIDATE_COLOUR, TARGET_COLOUR = palette.PREVIOUS, palette.CANDIDATE, \
+    palette.TARGET
 
 
 def levels_chart(base: dict[str, Any], cand: dict[str, Any]) -> go.Figure:

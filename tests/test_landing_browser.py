@@ -10,7 +10,7 @@ import pytest
 
 from tests.browser import chromium_page, screenshot, streamlit_server, wait_for_app
 
-PAGES = ["", "weekly", "monthly", "users", "what-if", "data", "glossary"]  # "" is Daily
+PAGES = ["", "weekly", "monthly", "users", "what-if", "data", "targets", "glossary"]  # "" is Daily
 WIDTHS = {"laptop": (1400, 1000), "phone": (390, 844)}
 # a count of 5+ digits without separators, not part of a date, time, phone mask or id
 BARE_COUNT = re.compile(r"(?<![\w.:/…-])\d{5,}(?![\w.:/-])")

@@ -169,3 +169,28 @@ def test_glossary_lists_every_figure_with_its_definition_and_target(
     assert rows["margin_pct"]["Target"] == "at least 87.25% (every period)"  # the override
     assert rows["cost_per_user"]["Target"] == "at most $2.00 (monthly)"
     assert rows["cost_usd"]["Direction"] == "lower is better"
+
+
+def test_an_admin_sets_an_absolute_target_in_the_app_and_every_page_uses_it(
+        make_db: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text('[reporting]\ntimezone = "UTC"\n\n[targets]\nmargin_pct = "80"\n')
+    monkeypatch.setenv("PROFIT_SECRETS", str(secrets))
+    monkeypatch.setenv("PROFIT_POLICY", str(POLICY))
+    at = _app(make_db(costs=[{"user_id": "+15551230001", "ts": "2026-03-11T09:00:00",
+                              "action": "meal_plan", "cost_usd": "0.10"}]), monkeypatch)
+    at.switch_page("../pages/targets.py").run()  # local mode: the machine's owner may edit
+    assert not at.exception
+    at.text_input(key="target_revenue_usd").input("6000")
+    at.text_input(key="target_margin_pct").input("")  # back to the default
+    at.button[0].click().run()
+    assert not at.exception
+    assert any("Saved to secrets.toml" in s.value for s in at.success)
+    import tomllib
+    saved = tomllib.loads(secrets.read_text())
+    assert saved == {"reporting": {"timezone": "UTC"}, "targets": {"revenue_usd": "6000"}}
+    at.query_params["month"] = "2026-03"
+    at.switch_page("../pages/monthly.py").run()
+    assert ":red[✘ target: at least $6,000.00]" in _captions(at)
+    # no revenue: no margin to judge, but the default target is back
+    assert ":gray[target: at least 90%]" in _captions(at)

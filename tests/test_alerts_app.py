@@ -127,3 +127,16 @@ def test_a_failed_test_alert_is_named_without_the_address(db, hook, tmp_path,
     shown = "\n".join(str(e.value) for kind in ("error", "caption", "markdown", "info")
                       for e in getattr(at, kind))
     assert url not in shown and SECRETS[0] not in shown
+
+
+@pytest.mark.parametrize(("viewer", "shown"), [
+    (auth.Viewer("Ana", admin=False, mode="password"), False),
+    (auth.Viewer("Ana", admin=False, mode="oidc"), False),
+    (auth.Viewer("local", admin=False, mode="local"), True),  # the owner, on localhost only
+])
+def test_only_an_admin_or_the_local_owner_sees_the_test_buttons(viewer, shown, db) -> None:
+    at = AppTest.from_file(DATA_PAGE, default_timeout=60)
+    at.session_state["_profit_viewer"] = viewer
+    at.run()
+    labels = [b.label for b in at.button if b.label.startswith("Send a test alert")]
+    assert labels == (["Send a test alert to webhook"] if shown else [])

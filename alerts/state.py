@@ -90,9 +90,10 @@ def advance(state: dict[str, Any], observations: Iterable[Observation],
     """Apply one run's observations; return the changes (new state, record) in order.
 
     New firing (rule, key, period): recorded as firing, due to every channel. A firing
-    one observed clear: resolved, once. Anything already recorded for its period fires
-    no more. A firing alert whose rule has moved on to another period is `ended`: its
-    period is over, nothing cleared, so nothing is sent.
+    one observed clear: resolved, once, due to the channels its firing was due to.
+    Anything already recorded for its period fires no more. A firing alert whose rule has
+    moved on to another period is `ended`: its period is over, nothing cleared, so nothing
+    is sent.
     """
     channels = list(channels)
     index = {(r["rule"], r["key"], r["period"]): r for r in state["alerts"]}
@@ -107,8 +108,9 @@ def advance(state: dict[str, Any], observations: Iterable[Observation],
             index[obs.ident] = record
             changes.append((FIRING, record))
         elif not obs.firing and record is not None and record["state"] == FIRING:
-            record["state"] = RESOLVED
-            record["events"][RESOLVED] = _step(obs, channels, now)
+            record["state"] = RESOLVED  # to the channels that were told it fired
+            told = [ch for ch in record["events"][FIRING]["due"] if ch in channels]
+            record["events"][RESOLVED] = _step(obs, told, now)
             changes.append((RESOLVED, record))
     for record in state["alerts"]:
         current = periods.get(record["rule"])

@@ -318,3 +318,36 @@ def test_a_malformed_url_is_named_without_quoting_it(url: str) -> None:
     with pytest.raises(DeliveryError) as caught:
         post_json(url, b"{}", timeout=1)
     assert str(caught.value) == "the URL is not a valid http(s) address"
+
+
+def test_retries_wait_backoff_then_twice_as_long() -> None:
+    from alerts.channels import DeliveryError
+    from alerts.deliver import with_retry
+
+    waits: list[float] = []
+    calls: list[dict] = []
+
+    def flaky(event: dict) -> None:
+        calls.append(event)
+        if len(calls) < 3:
+            raise DeliveryError("HTTP 503")
+
+    with_retry(flaky, {"rule": "x"}, attempts=3, backoff=0.5, sleep=waits.append)
+    assert (len(calls), waits) == (3, [0.5, 1.0])
+    with pytest.raises(DeliveryError, match="HTTP 503"):
+        calls.clear()
+        with_retry(flaky, {"rule": "x"}, attempts=2, backoff=0.5, sleep=waits.append)
+
+
+def test_a_channel_set_up_later_gets_new_alerts_not_the_history(
+        db, hook, slack, tmp_path, monkeypatch, capsys) -> None:
+    use(tmp_path, monkeypatch, webhook=hook.url())
+    check(db, capsys)
+    use(tmp_path, monkeypatch, name="more.toml", webhook=hook.url(), slack=slack_url(slack))
+    out, _ = check(db, capsys, "2026-03-15T14:00:00")  # six hours after the newest event
+    assert [line.split(" ")[:2] for line in out] == [["resolved", "users_over_cutoff_unpaid"],
+                                                      ["firing", "data_stale"]]
+    # Slack was not told the unpaid users fired, so it is not told they cleared either.
+    assert [json.loads(r.body)["text"].split(": ")[1] for r in slack.received] == \
+        ["data_stale (cost_events, 2026-03-15)"]
+    assert [e["state"] for e in hook.events()][5:] == ["resolved", "firing"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import email
 import json
 import socket
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -110,17 +111,56 @@ class WebhookSink:
         self.server.server_close()
 
 
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key (PEM files), for the STARTTLS sink."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, HOST)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address(HOST))]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = directory / "smtp-cert.pem", directory / "smtp-key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
 @dataclass
 class SmtpSink:
-    """An SMTP server on 127.0.0.1 that wants SMTP_USER / SMTP_PASSWORD and keeps mail."""
+    """An SMTP server on 127.0.0.1 that wants SMTP_USER / SMTP_PASSWORD and keeps mail.
+
+    With `tls` (a certificate and key), it requires STARTTLS before anything else and
+    refuses a login in the clear."""
 
     messages: list[EmailMessage] = field(default_factory=list)
     logins: list[tuple[str, str]] = field(default_factory=list)
+    tls: tuple[Path, Path] | None = None
 
     def __post_init__(self) -> None:
         self.port = free_port()
+        options: dict[str, Any] = {"auth_require_tls": False}
+        if self.tls:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(*map(str, self.tls))
+            options = {"tls_context": context, "require_starttls": True,
+                       "auth_require_tls": True}
         self.controller = Controller(self, hostname=HOST, port=self.port,
-                                     authenticator=self._auth, auth_require_tls=False)
+                                     authenticator=self._auth, **options)
         self.controller.start()
 
     def _auth(self, server: Any, session: Any, envelope: Any, mechanism: str,

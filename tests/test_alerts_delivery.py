@@ -351,3 +351,22 @@ def test_a_channel_set_up_later_gets_new_alerts_not_the_history(
     assert [json.loads(r.body)["text"].split(": ")[1] for r in slack.received] == \
         ["data_stale (cost_events, 2026-03-15)"]
     assert [e["state"] for e in hook.events()][5:] == ["resolved", "firing"]
+
+
+def test_email_goes_over_starttls_when_the_server_requires_it(
+        db, tmp_path, monkeypatch, capsys) -> None:
+    from tests.alerts_fixtures import self_signed
+
+    cert, key = self_signed(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the client trusts the sink's certificate
+    sink = SmtpSink(tls=(cert, key))
+    try:
+        path = use(tmp_path, monkeypatch, smtp_port=sink.port)
+        path.write_text(path.read_text().replace("smtp_starttls = false",
+                                                 "smtp_starttls = true"))
+        settings._secrets.cache_clear()
+        _, err = check(db, capsys)
+        assert err == [] and len(sink.messages) == 5
+        assert set(sink.logins) == {("alerts@example.com", "smtpPasswordNeverShown-9d2e")}
+    finally:
+        sink.close()

@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+import duckdb
+
 from alerts import channels as channel_mod
 from alerts import state as store
 from alerts.deliver import deliver
@@ -58,7 +60,8 @@ def evaluate(db: Path, now: datetime, conf: settings.AlertSettings
         con.close()
 
 
-def firing_now(con: Any, *, now: str, tz: str, policy: str) -> list[dict[str, Any]]:
+def firing_now(con: duckdb.DuckDBPyConnection, *, now: str, tz: str, policy: str
+               ) -> list[dict[str, Any]]:
     """What fires at `now`, as plain rows (for the app's landing page, which caches it)."""
     conf = settings.alerts()
     ctx = Context(con, datetime.fromisoformat(now), tz, K.resolve_policy(policy), conf.rules,

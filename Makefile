@@ -43,4 +43,4 @@ lint: $(VENV)/.testdeps
 	$(PY) -m ruff check .
 
 clean:
-	rm -rf $(VENV) data/bench
+	rm -rf $(VENV) data/bench tests/oidc/node_modules

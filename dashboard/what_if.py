@@ -33,8 +33,12 @@ CANNOT_KNOW = (
     "refused, or would have made had they been served more. And it replays revenue exactly "
     "as it happened: it cannot know what users would have paid under another policy "
     "(a token purchase prompted by a cut-off that no longer happens, or one a stricter "
-    "policy would have prompted). Read the figures as *the same behaviour under other rules*."
-)
+    "policy would have prompted). Read the figures as *the same behaviour under other rules*.\n\n"
+    "**Why these differ from Monthly.** Monthly shows what was recorded: every counted cost, "
+    "including requests the original service served that a replayed policy refuses. The "
+    "replay charges each request what the rules would have incurred (a refused request costs "
+    "nothing, a gated one a tenth), so cost and the share at target move. *History as "
+    "recorded* is the baseline that reads the decisions as they were actually made.")
 
 
 

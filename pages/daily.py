@@ -33,6 +33,9 @@ series = data.cached(K.daily_series)(first_day=max(start, first),
                                      last_day=date.fromisoformat(day), tz=tz, policy=policy)
 left, right = st.columns(2)
 left.plotly_chart(kpi_charts.money_trend(series), width="stretch")
+left.caption("How to read this: data revenue is paid once a month, on its last day, so "
+             "revenue and profit spike there; the share at target climbs through each month "
+             "as users pay, and starts again on the 1st.")
 right.plotly_chart(kpi_charts.at_target_trend(series, at_target.value), width="stretch")
 
 left, mid, right = st.columns(3)

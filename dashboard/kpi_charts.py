@@ -61,7 +61,7 @@ def at_target_trend(series: pd.DataFrame, target_pct: Decimal | None) -> go.Figu
 
 
 def money_bars(values: Mapping[str, Decimal], title: str, *, x: str,
-               color: str = "#0f766e") -> go.Figure:
+               color: str = palette.REVENUE) -> go.Figure:
     """A horizontal bar per key (USD), largest on top."""
     items = sorted(values.items(), key=lambda kv: kv[1])
     fig = go.Figure(go.Bar(x=[_f(v) for _, v in items], y=[k for k, _ in items],
@@ -88,10 +88,11 @@ def revenue_mix(shares: Mapping[str, float | None], targets: Mapping[str, Decima
     streams = list(shares)
     fig = go.Figure([
         go.Bar(name="Actual", x=streams, y=[_f(shares[s]) for s in streams],
-               marker_color="#0f766e", text=[None if shares[s] is None else f"{shares[s]:.1f}%"
-                                             for s in streams], textposition="auto"),
+               marker_color=palette.REVENUE,
+               text=[None if shares[s] is None else f"{shares[s]:.1f}%" for s in streams],
+               textposition="auto"),
         go.Bar(name="Target", x=streams, y=[_f(targets.get(s)) for s in streams],
-               marker_color="#cbd5e1"),
+               marker_color=palette.PREVIOUS),
     ])
     fig.update_layout(barmode="group")
     return _layout(fig, "Revenue mix against the 40/30/20/10 target (% of revenue)",
@@ -118,7 +119,8 @@ def cohort_heatmap(cohorts: pd.DataFrame) -> go.Figure:
 
 def profit_distribution(profits: pd.Series, target: Decimal) -> go.Figure:
     """How many users made how much profit in the month (USD), with the profit target line."""
-    fig = go.Figure(go.Histogram(x=[_f(v) for v in profits], nbinsx=40, marker_color="#1d4ed8"))
+    fig = go.Figure(go.Histogram(x=[_f(v) for v in profits], nbinsx=40,
+                                 marker_color=palette.PROFIT))
     fig.add_vline(x=float(target), line_dash="dash", line_color=GREEN,
                   annotation_text=f"target ${target:,.2f}")
     fig.update_xaxes(**MONEY_AXIS)
@@ -131,10 +133,10 @@ def segments_bars(segments: pd.DataFrame) -> go.Figure:
     """Users per usage segment, and each segment's profit per user (USD)."""
     fig = go.Figure([
         go.Bar(name="Users", x=list(segments["segment"]), y=list(segments["users"]),
-               marker_color="#0f766e", yaxis="y"),
+               marker_color=palette.REVENUE, yaxis="y"),
         go.Scatter(name="Profit per user (USD)", x=list(segments["segment"]),
                    y=[_f(v) for v in segments["profit_per_user"]], yaxis="y2",
-                   mode="lines+markers", line={"color": "#b45309"}),
+                   mode="lines+markers", line={"color": palette.COST}),
     ])
     fig = _layout(fig, "Users by usage segment (counted requests this month)",
                   x="Segment", y="Users")

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from core import formats
 from core.privacy import mask_phone
 from dashboard import ui, what_if_data
 from dashboard import what_if_charts as charts
@@ -148,16 +149,16 @@ def choose_baseline() -> str:
 
 # -- results --
 def _fmt(kind: str, value: Any, *, signed: bool = False) -> str:
-    """A figure as the panel shows it; "not recorded" where history has no record."""
+    """A figure as the panel shows it (core.formats); "not recorded" where history has no
+    record. Shares keep two decimals here: a policy edit often moves them by less than 0.1."""
     if value is None:
         return "not recorded"
-    if kind == "money":
-        text = ui.money(value)
-        return f"+{text}" if signed and value > 0 else text
     if kind == "pct":
-        text = f"{Decimal(value):.2f}%" if not signed else f"{Decimal(value):+.2f} pts"
-        return text
-    return f"{int(value):+,}" if signed else f"{int(value):,}"
+        text = formats.pct(value, decimals=2)
+        return f"{'+' if value > 0 else ''}{text.removesuffix('%')} pts" if signed else text
+    unit = formats.USD if kind == "money" else formats.COUNT
+    return (formats.change(unit, value, 0) or formats.MISSING) if signed else \
+        formats.show(unit, value)
 
 
 def comparison_frame(rows: list[whatif.Figure]) -> pd.DataFrame:

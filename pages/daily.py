@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 import streamlit as st
 
-from core import targets
+from core import palette, targets
 from dashboard import alerts_panel, data, kpi_charts, morning, ui
 from queries import kpis as K
 
@@ -40,9 +40,9 @@ right.plotly_chart(kpi_charts.at_target_trend(series, at_target.value), width="s
 
 left, mid, right = st.columns(3)
 left.plotly_chart(kpi_charts.money_bars(k["cost_by_action"], "Cost by action (USD)", x="Action",
-                                        color="#b45309"), width="stretch")
+                                        color=palette.COST), width="stretch")
 mid.plotly_chart(kpi_charts.money_bars(k["cost_by_category"], "Cost by category (USD)",
-                                       x="Category", color="#b45309"), width="stretch")
+                                       x="Category", color=palette.COST), width="stretch")
 right.plotly_chart(kpi_charts.money_bars(k["revenue_by_stream"], "Revenue by stream (USD)",
                                          x="Stream"), width="stretch")
 

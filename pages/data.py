@@ -7,7 +7,7 @@ import streamlit as st
 
 from core import secrecy, settings
 from core.privacy import mask_text
-from dashboard import data, ui
+from dashboard import alerts_panel, data, ui
 from dashboard.sources import render_sources
 from queries import policies
 
@@ -62,3 +62,5 @@ else:
     st.dataframe(rejected, hide_index=True, width="stretch")
 
 render_sources()
+
+alerts_panel.sent_list()  # the alerts `python -m alerts check` sent, and admins' tests

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from core import formats
 from core.privacy import mask_phone
 from dashboard import ui, what_if_data
 from dashboard import what_if_charts as charts
@@ -22,7 +23,7 @@ from dashboard import what_if_state as state
 from enforcement import whatif
 from enforcement.decide import decide
 from enforcement.money import fmt_usd, to_micro, usd
-from enforcement.policy import Policy, PolicyError, diff
+from enforcement.policy import Policy, diff
 from enforcement.replay import ReplayResult, from_us
 
 UNITS = {"money": "USD", "factor": "basis points"}
@@ -61,9 +62,8 @@ def choose_start() -> tuple[Policy, str]:
             st.error(state.upload_error(), icon=":material/block:")
     try:
         return state.start_policy(choice)
-    except (PolicyError, OSError) as exc:  # the current policy file is refused: say so
-        st.error(f"The current policy cannot be used: {exc}. Starting from the seed.",
-                 icon=":material/block:")
+    except ValueError as exc:  # the policy in force is in no file the dashboard knows
+        st.sidebar.error(str(exc), icon=":material/block:")
         return state.start_policy(state.START_SEED)
 
 
@@ -153,16 +153,16 @@ def choose_baseline() -> str:
 
 # -- results --
 def _fmt(kind: str, value: Any, *, signed: bool = False) -> str:
-    """A figure as the panel shows it; "not recorded" where history has no record."""
+    """A figure as the panel shows it (core.formats); "not recorded" where history has no
+    record. Shares keep two decimals here: a policy edit often moves them by less than 0.1."""
     if value is None:
         return "not recorded"
-    if kind == "money":
-        text = ui.money(value)
-        return f"+{text}" if signed and value > 0 else text
     if kind == "pct":
-        text = f"{Decimal(value):.2f}%" if not signed else f"{Decimal(value):+.2f} pts"
-        return text
-    return f"{int(value):+,}" if signed else f"{int(value):,}"
+        text = formats.pct(value, decimals=2)
+        return f"{'+' if value > 0 else ''}{text.removesuffix('%')} pts" if signed else text
+    unit = formats.USD if kind == "money" else formats.COUNT
+    return (formats.change(unit, value, 0) or formats.MISSING) if signed else \
+        formats.show(unit, value)
 
 
 def comparison_frame(rows: list[whatif.Figure]) -> pd.DataFrame:
@@ -399,7 +399,10 @@ def render() -> None:
     st.caption(f"{first}–{last} · baseline: {state.BASE_LABELS[baseline].lower()} "
                f"(from {start_label}) · edited policy: {len(edits)} key(s) changed · "
                f"{seconds:.2f} s")
-    show_results(base, cand, base_recorded, usd(edited.target))
+    # History as recorded has served/refused/tokens only where the runtime recorded them.
+    unrecorded = base_recorded and not whatif.decisions_recorded(
+        what_if_data.load_history(first, last, start.timezone), start, first, last)
+    show_results(base, cand, unrecorded, usd(edited.target))
 
     st.subheader("Who changes")
     st.caption("The user-months whose level at month end or profit moves most "

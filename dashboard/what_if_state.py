@@ -13,6 +13,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -26,7 +27,9 @@ from enforcement.policy import Policy, PolicyError, load_policy
 
 PARAM_PREFIX = "p."
 START_SEED, START_CURRENT, START_UPLOAD = "seed", "current", "upload"
+START_IN_FORCE = "in_force"
 START_LABELS = {START_SEED: "Seed default policy", START_CURRENT: "Current policy (setting)",
+                START_IN_FORCE: "Policy in force (the runtime's latest decisions)",
                 START_UPLOAD: "Uploaded policy file"}
 BASE_START, BASE_RECORDED = "start", "recorded"
 BASE_LABELS = {BASE_START: "Starting policy, replayed", BASE_RECORDED: "History as recorded"}
@@ -96,9 +99,11 @@ def start_options() -> list[str]:
     link's `start` is the choice (an upload cannot travel in a link)."""
     if "wi_start" not in st.session_state:
         wanted = st.query_params.get("start", START_SEED)
-        st.session_state["wi_start"] = wanted if wanted in (START_SEED, START_CURRENT) \
-            else START_SEED
+        st.session_state["wi_start"] = wanted if wanted in (START_SEED, START_CURRENT,
+                                                            START_IN_FORCE) else START_SEED
     options = [START_SEED, START_CURRENT]
+    if in_force_id() is not None:
+        options.append(START_IN_FORCE)
     if st.session_state.get("wi_uploaded"):
         options.append(START_UPLOAD)
     if st.session_state["wi_start"] not in options:
@@ -111,8 +116,33 @@ def upload_error() -> str | None:
     return st.session_state.get("wi_upload_error")
 
 
+def in_force_id() -> str | None:
+    """The id of the policy behind the runtime's newest recorded decision, if any."""
+    from dashboard import data
+    from queries import policies
+
+    return data.cached(policies.latest_policy_id)() if data.current_version() else None
+
+
+def policy_files() -> list[Path]:
+    """The policy files the dashboard knows: the setting's, and enforcement/policies/."""
+    known = [settings.policy_path(), *sorted((settings.ROOT / "enforcement" / "policies")
+                                            .glob("*.toml"))]
+    return list(dict.fromkeys(known))
+
+
 def start_policy(choice: str) -> tuple[Policy, str]:
-    """The starting policy and its label: seed, current setting, or the accepted upload."""
+    """The starting policy and its label: seed, current setting, the policy in force, or
+    the accepted upload. ValueError when the policy in force is in none of the files."""
+    if choice == START_IN_FORCE:
+        from queries.policies import find_policy_file
+
+        wanted = in_force_id()
+        path = find_policy_file(wanted, policy_files()) if wanted else None
+        if path is None:
+            raise ValueError(f"The policy in force, {wanted}, is in none of the policy files "
+                             "the dashboard knows: upload that file to start from it.")
+        return load_policy(path), f"the policy in force, {wanted} ({path.name})"
     if choice == START_UPLOAD:
         return Policy.from_dict(tomllib.loads(st.session_state["wi_uploaded"]),
                                 source="uploaded"), "uploaded file"

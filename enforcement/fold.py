@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from enforcement.decide import Decision, State, decide
+from enforcement.decide import Decision, State, decide, tokens_credited
 from enforcement.levels import NOT_SERVED_REASONS
 from enforcement.months import from_us, month_of, month_start_us
 from enforcement.policy import Policy
@@ -34,17 +34,8 @@ if TYPE_CHECKING:  # only for the annotation: replay.py imports this module
 #   request: (ts, 1, id, REQUEST, action, est_cost_micro)
 Event = tuple[Any, ...]
 REVENUE, CLICK, REQUEST = "rev", "clk", "req"
-
-
-def tokens_credited(amount: int, recorded: int | None, policy: Policy) -> int:
-    """Tokens a `tokens` purchase adds: as recorded, else floor(amount/price) + bonus_pct% (floor)
-    of that when amount >= bonus_min ("at least", so exactly bonus_min earns the bonus)."""
-    if recorded is not None:
-        return recorded
-    base = amount // policy.token_price
-    if amount >= policy.bonus_min:
-        base += base * policy.bonus_pct // 100
-    return base
+__all__ = ["CLICK", "REQUEST", "REVENUE", "Event", "MonthTally", "UserFold", "events_by_user",
+           "tokens_credited"]  # tokens_credited: decide's, so the runtime needs no numpy
 
 
 @dataclass(slots=True)

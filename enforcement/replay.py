@@ -85,6 +85,13 @@ class History:
     clk_ts: np.ndarray
     clk_event_id: np.ndarray
     _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # What the chatbot's runtime recorded per request, aligned with `req_*` (None for
+    # history without it): the cost incurred as counted (µ$; a completion's measured cost
+    # where one replaced the decision's), the decision's reason (None where not recorded)
+    # and the tokens it spent (-1 where not recorded). Only "history as recorded" reads them.
+    req_recorded_cost: np.ndarray | None = None
+    req_recorded_reason: np.ndarray | None = None
+    req_recorded_tokens: np.ndarray | None = None
 
     @property
     def n_requests(self) -> int:
@@ -133,8 +140,10 @@ class History:
                     clicks: pd.DataFrame) -> History:
         """Build from frames with integer columns (what `queries/history.py` returns).
 
-        requests: event_id, user_id, ts_us, action, cost_micro; revenue: event_id, user_id,
-        ts_us, stream, amount_micro, tokens (nullable); clicks: event_id, user_id, ts_us.
+        requests: event_id, user_id, ts_us, action, cost_micro (and optionally what the
+        runtime recorded: recorded_cost_micro, recorded_reason, recorded_tokens); revenue:
+        event_id, user_id, ts_us, stream, amount_micro, tokens (nullable); clicks: event_id,
+        user_id, ts_us.
         """
         all_users = pd.concat([requests["user_id"], revenue["user_id"], clicks["user_id"]],
                               ignore_index=True).astype(object)
@@ -153,6 +162,13 @@ class History:
         p_req = _order(req_u, req_ts, req_eid)
         p_rev = _order(rev_u, rev_ts, rev_eid)
         p_clk = _order(clk_u, clk_ts, clk_eid)
+        recorded: dict[str, Any] = {}
+        if "recorded_reason" in requests.columns:
+            recorded = {
+                "req_recorded_cost": col(requests, "recorded_cost_micro", np.int64)[p_req],
+                "req_recorded_reason": col(requests, "recorded_reason", object)[p_req],
+                "req_recorded_tokens": col(requests, "recorded_tokens", np.int64)[p_req],
+            }
         tokens = revenue["tokens"]
         has_tokens = tokens.notna().to_numpy(dtype=bool)
         tokens_arr = tokens.fillna(-1).to_numpy(dtype=np.int64)
@@ -167,6 +183,7 @@ class History:
             rev_tokens=tokens_arr[p_rev], rev_has_tokens=has_tokens[p_rev],
             rev_event_id=rev_eid[p_rev],
             clk_user=clk_u[p_clk], clk_ts=clk_ts[p_clk], clk_event_id=clk_eid[p_clk],
+            **recorded,
         )
 
 

@@ -130,38 +130,68 @@ def month_span(first: str, last: str) -> tuple[int, int]:
 def recorded(history: History, policy: Policy, first: str, last: str) -> ReplayResult:
     """What history recorded, summarised like a replay (levels judged by `policy`).
 
-    Served / not served and tokens are not in the record (the original service logged
-    costs even for refused requests), so those columns are zero here and the page says
-    "not recorded"; cost, revenue, profit, users at target and levels are exact.
+    The chatbot's runtime records each decision (served or its reason, tokens spent) and
+    the cost it incurred: those requests count as they were decided. The original service
+    recorded only costs (even for refused requests), so its requests count as served with
+    no tokens, and the page says "not recorded" unless `decisions_recorded` holds. Cost,
+    revenue, profit, users at target and levels are exact either way.
     """
     span = month_span(first, last)
     tz = policy.timezone
     bounds = np.array([month_start_us(m, tz) for m in range(span[0], span[1] + 2)], np.int64)
+    n = history.n_requests
+    req_cost = history.req_recorded_cost if history.req_recorded_cost is not None \
+        else history.req_cost
+    reasons = history.req_recorded_reason if history.req_recorded_reason is not None \
+        else np.full(n, None, dtype=object)
+    tokens = history.req_recorded_tokens if history.req_recorded_tokens is not None \
+        else np.full(n, -1, dtype=np.int64)
 
-    def window(users: np.ndarray, ts: np.ndarray, money: np.ndarray) -> pd.DataFrame:
-        inside = (ts >= bounds[0]) & (ts < bounds[-1])
-        month = np.searchsorted(bounds, ts[inside], side="right") - 1
-        return pd.DataFrame({"u": users[inside], "m": month, "x": money[inside]})
+    def inside(ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        mask = (ts >= bounds[0]) & (ts < bounds[-1])
+        return mask, np.searchsorted(bounds, ts[mask], side="right") - 1
 
-    req = window(history.req_user, history.req_ts, history.req_cost)
-    rev = window(history.rev_user, history.rev_ts, history.rev_amount)
-    cost = req.groupby(["u", "m"]).agg(cost=("x", "sum"), requests=("x", "size"))
+    mask, month = inside(history.req_ts)
+    reason = reasons[mask]
+    req = pd.DataFrame({"u": history.req_user[mask], "m": month, "x": req_cost[mask],
+                        "t": np.maximum(tokens[mask], 0),
+                        **{r: (reason == r).astype(np.int64) for r in NOT_SERVED_REASONS}})
+    rmask, rmonth = inside(history.rev_ts)
+    rev = pd.DataFrame({"u": history.rev_user[rmask], "m": rmonth,
+                        "x": history.rev_amount[rmask]})
+    cost = req.groupby(["u", "m"]).agg(cost=("x", "sum"), requests=("x", "size"),
+                                       tokens_spent=("t", "sum"),
+                                       **{r: (r, "sum") for r in NOT_SERVED_REASONS})
     revenue = rev.groupby(["u", "m"]).agg(revenue=("x", "sum"))
     rows = cost.join(revenue, how="outer").fillna(0).astype(np.int64).reset_index()
+    refused = sum(rows[r] for r in NOT_SERVED_REASONS)
     labels = np.array([month_label(span[0] + i) for i in range(len(bounds) - 1)], dtype=object)
     level = [level_of(int(c), int(r), policy).value
              for c, r in zip(rows["cost"], rows["revenue"], strict=True)]
     columns: dict[str, Any] = {
         "user_id": history.users[rows["u"].to_numpy()],
         "month": labels[rows["m"].to_numpy()],
-        "requests": rows["requests"], "served": rows["requests"],
-        **{f"not_served_{r}": np.zeros(len(rows), np.int64) for r in NOT_SERVED_REASONS},
-        "tokens_spent": np.zeros(len(rows), np.int64),
+        "requests": rows["requests"], "served": rows["requests"] - refused,
+        **{f"not_served_{r}": rows[r] for r in NOT_SERVED_REASONS},
+        "tokens_spent": rows["tokens_spent"],
         "cost": rows["cost"], "revenue": rows["revenue"],
         "profit": rows["revenue"] - rows["cost"], "level": level,
     }
     result = finish(policy, columns, span)
     return ReplayResult(RECORDED, result.table, result.months, result.total)
+
+
+def decisions_recorded(history: History, policy: Policy, first: str, last: str) -> bool:
+    """Whether every request of the months was recorded with its decision (the runtime
+    wrote them), so "history as recorded" can show served, refused and tokens."""
+    if history.req_recorded_reason is None:
+        return False
+    span = month_span(first, last)
+    lo, hi = month_start_us(span[0], policy.timezone), month_start_us(span[1] + 1,
+                                                                        policy.timezone)
+    mask = (history.req_ts >= lo) & (history.req_ts < hi)
+    reasons = history.req_recorded_reason[mask]
+    return bool(len(reasons)) and all(r is not None for r in reasons)
 
 
 def replay(history: History, policy: Policy, first: str, last: str) -> ReplayResult:

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import streamlit as st
 
 from core import palette, targets
-from dashboard import data, kpi_charts, morning, ui
+from dashboard import alerts_panel, data, kpi_charts, morning, ui
 from queries import kpis as K
 
 TREND_DAYS = 90
@@ -19,6 +19,7 @@ tz, policy, first, day, previous = view.tz, view.policy, view.first, view.period
 k, p = view.now, view.before
 morning.render_verdict(day, tz, policy, first)  # the answer first, in the phone's first screen
 morning.render_actions(day, tz, policy, key="daily_actions")
+alerts_panel.firing_now()  # what the alert rules find at this moment, whatever the day picked
 
 st.subheader(f"{k['label']}")
 st.caption(f"Reporting timezone {tz} · change against {previous}")

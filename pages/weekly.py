@@ -128,18 +128,18 @@ with left:
 with right:
     if not rep.economics.empty:
         st.plotly_chart(charts.economics_chart(rep.economics), width="stretch")
-st.markdown("**Users whose cost exceeds their revenue the most**")
-st.caption(model.LOSS_DEFINITION)
-if rep.loss_users.empty:
-    st.info("No user's cost exceeded their revenue this week.")
-else:
-    table(rep.loss_users, cols.LOSS_USER_COLUMNS)
-st.markdown("**Estimated against actual cost**")
-st.caption(model.ACCURACY_DEFINITION)
-if rep.accuracy.empty:
-    st.info("No estimate was recorded this week.")
-else:
-    table(rep.accuracy, cols.ACCURACY_COLUMNS)
+for heading, rule, frame, columns, none in (
+        ("Users whose cost exceeds their revenue the most", model.LOSS_DEFINITION,
+         rep.loss_users, cols.LOSS_USER_COLUMNS,
+         "No user's cost exceeded their revenue this week."),
+        ("Estimated against actual cost", model.ACCURACY_DEFINITION, rep.accuracy,
+         cols.ACCURACY_COLUMNS, "No estimate was recorded this week.")):
+    st.markdown(f"**{heading}**")
+    st.caption(rule)
+    if frame.empty:
+        st.info(none)
+    else:
+        table(frame, columns)
 
 st.subheader("Intervention effectiveness")
 st.caption(model.INTERVENTION_DEFINITION)

@@ -39,6 +39,8 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument("--policy", type=Path, default=None, help="policy TOML (default: settings)")
     w.add_argument("--out", type=Path, required=True, help="file .html, .xlsx, .csv or .pdf")
     w.add_argument("--unmasked", action="store_true", help="show phones in full")
+    w.add_argument("--email", action="store_true",
+                   help="also mail the file to [alerts] email_to, the week's verdict in the body")
     return parser
 
 
@@ -65,7 +67,14 @@ def main(argv: Sequence[str] | None = None, *, today: date | None = None) -> int
     if not Path(db).is_file():
         return _fail(f"no database at {db}", 1)
     from loaders.publish import connect_read_only
+    from report import mail
 
+    try:
+        conf = settings.alerts(Path(db)) if args.email else None
+    except ValueError as exc:
+        return _fail(str(exc), 2)
+    if conf is not None and not conf.email_ready:
+        return _fail("--email needs smtp_host, email_from and email_to in [alerts]", 2)
     try:
         con = connect_read_only(Path(db))
         try:
@@ -79,4 +88,11 @@ def main(argv: Sequence[str] | None = None, *, today: date | None = None) -> int
     args.out.write_bytes(data)
     note = " (no data in that week)" if report.empty else ""
     print(f"wrote {args.out} ({fmt}, {report.week}, {len(report.users):,} users){note}")
+    if conf is not None:
+        try:
+            mail.send(conf, report, args.out)
+        except mail.DeliveryError as exc:
+            return _fail(f"the email failed after {conf.retries} attempts ({exc}); "
+                         f"the report is in {args.out}", 1)
+        print(f"mailed {args.out.name} to {', '.join(conf.email_to)}")
     return 0

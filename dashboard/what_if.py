@@ -220,8 +220,8 @@ def show_who_changes(base: ReplayResult, cand: ReplayResult) -> None:
     shown = pd.DataFrame({
         "Phone": movers["user_id"].map(mask_phone),
         "Month": movers["month"],
-        "Level before": movers["level_before"],
-        "Level after": movers["level_after"],
+        "Level before": movers["level_before"].map(formats.level_name),
+        "Level after": movers["level_after"].map(formats.level_name),
         "Profit before": movers["profit_before"].map(ui.money),
         "Profit after": movers["profit_after"].map(ui.money),
         "Change": movers["profit_change"].map(lambda v: ("+" if v > 0 else "") + ui.money(v)),

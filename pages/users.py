@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import settings
+from core import formats, settings
 from core.privacy import mask_phone
 from dashboard import auth, data, morning, ui
 from dashboard import user_charts as charts
@@ -85,7 +85,7 @@ with cards[2]:
                 target=f"at least {cells.fmt_money(target)}",
                 ok=None if profit is None else profit >= target)
 with cards[3]:
-    ui.kpi_card("Level", "–" if last is None else str(last["level"]),
+    ui.kpi_card("Level", "–" if last is None else formats.level_name(last["level"]),
                 help="level_of(month-to-date cost, revenue) after the month's last event")
 with cards[4]:
     latest = None if balances.empty else int(balances["balance"].iloc[-1])

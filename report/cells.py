@@ -81,9 +81,14 @@ def phone(value: str, masked: bool) -> str:
     return mask_phone(value) if masked else str(value)
 
 
+LEVEL_KEYS = ("level", "level_before", "level_after")  # shown as words: "payment required"
+
+
 def _typed(key: str, kind: str, value: Any, masked: bool) -> Any:
     if key == "user_id":
         return phone(value, masked)
+    if key in LEVEL_KEYS and isinstance(value, str):
+        return formats.level_name(value)
     if kind == TEXT:
         return "" if value is None or (isinstance(value, float) and pd.isna(value)) \
             else str(value)
@@ -115,6 +120,8 @@ def display_frame(df: pd.DataFrame, columns: Columns, masked: bool = True) -> pd
         col = df[key] if key in df.columns else pd.Series(None, index=df.index, dtype=object)
         if key == "user_id":
             col = col.map(lambda u: phone(u, masked))
+        elif key in LEVEL_KEYS:
+            col = col.map(lambda v: formats.level_name(v) if isinstance(v, str) else "")
         elif kind in MONEYS:
             col = col.astype("Float64") / 1_000_000
         elif kind == COUNT:

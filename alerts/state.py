@@ -13,18 +13,18 @@ it is `due` to (those configured at that moment) and those it was `sent` to.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
-import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from alerts.model import ENDED, FIRING, RESOLVED, Observation, link
+from core.files import exclusive_lock, write_atomically
 
 VERSION = 1
 KEEP_DAYS = 90  # resolved and ended alerts are listed this long, then forgotten
+
 
 
 class StateError(Exception):
@@ -56,27 +56,12 @@ def load(path: Path) -> dict[str, Any]:
 
 def save(path: Path, state: dict[str, Any]) -> None:
     """Write the whole state to a temporary file beside it, then rename it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("w") as fh:
-        json.dump(state, fh, indent=1, sort_keys=True)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    write_atomically(Path(path), json.dumps(state, indent=1, sort_keys=True))
 
 
-@contextlib.contextmanager
-def locked(path: Path) -> Iterator[None]:
+def locked(path: Path) -> contextlib.AbstractContextManager[None]:
     """Hold the state's lock for a whole check: a second run waits for the first."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(f"{path}.lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    return exclusive_lock(path)
 
 
 def _step(obs: Observation, channels: Iterable[str], now: str) -> dict[str, Any]:

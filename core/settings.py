@@ -113,6 +113,8 @@ def save_targets(values: dict[str, str]) -> Path:
     """
     import tomli_w  # only this writer needs it
 
+    from core.files import write_atomically
+
     path = secrets_path()
     current = dict(_secrets(str(path)))
     targets = {k: v for k, v in dict(current.get("targets", {})).items()}
@@ -122,11 +124,7 @@ def save_targets(values: dict[str, str]) -> Path:
         else:
             targets.pop(key, None)
     current["targets"] = targets
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".toml.tmp")
-    tmp.write_text(tomli_w.dumps(current), encoding="utf-8")
-    os.chmod(tmp, 0o600)  # the file holds secrets
-    os.replace(tmp, path)
+    write_atomically(path, tomli_w.dumps(current), mode=0o600)  # the file holds secrets
     _secrets.cache_clear()
     return path
 

@@ -11,13 +11,14 @@ leaves only a stray temporary file, which the next load removes.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
+
+from core.files import exclusive_lock
 
 SCHEMA_SQL = Path(__file__).with_name("schema.sql")
 TMP_MARK = ".loading-"
@@ -39,13 +40,8 @@ def _remove_stale(path: Path) -> None:
 @contextlib.contextmanager
 def writer_lock(path: Path) -> Iterator[None]:
     """Serialise loads of one database: a second load waits for the first."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(f"{path}.lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    with exclusive_lock(path):
+        yield
 
 
 @contextlib.contextmanager

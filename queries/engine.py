@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sys
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -73,9 +74,9 @@ def spark_session(master: str = DEFAULT_MASTER, *, shuffle_partitions: int | Non
                   ) -> Any:
     """A SparkSession on `master` (local[N], a cluster URL, or Spark Connect `sc://`).
 
-    Local sessions get the project on the Python workers' path (the replay's fold runs
-    there); a cluster needs the project installed on its workers or shipped with
-    `spark-submit --py-files`.
+    Local sessions run their Python workers with this interpreter and the project on their
+    path (the replay's fold runs there); a cluster needs the project and requirements.txt
+    on its workers, or the code shipped with `spark-submit --py-files`.
     """
     from pyspark.sql import SparkSession
 
@@ -87,6 +88,7 @@ def spark_session(master: str = DEFAULT_MASTER, *, shuffle_partitions: int | Non
         if master.startswith("local"):
             paths = [str(ROOT), *filter(None, os.environ.get("PYTHONPATH", "").split(":"))]
             os.environ["PYTHONPATH"] = ":".join(dict.fromkeys(paths))
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # the same packages
         builder = (builder.master(master)
                    .config("spark.ui.enabled", "false")
                    .config("spark.ui.showConsoleProgress", "false"))

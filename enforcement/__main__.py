@@ -93,20 +93,45 @@ def cmd_replay(args: argparse.Namespace) -> int:
         month_range_us(args.start, args.end, policy.timezone)
     except ValueError as exc:
         raise UsageError(f"--start/--end: {exc}") from None
-    if not Path(args.db).is_file():
-        raise UsageError(f"--db: no such database file: {args.db}")
-    from queries.history import read_history  # the shell's DuckDB reader, only here
-
-    history = read_history(args.db, args.start, args.end, policy.timezone)
-    if args.engine == "plain":
-        from enforcement.replay import replay_plain as engine
-    else:
-        from enforcement.fast_replay import replay_fast as engine
-    result = engine(history, policy, args.start, args.end)
+    result = _replay_from_source(args, policy)
     if args.per_user:
         write_table_csv(result, Path(args.per_user))
     print(json.dumps(result_json(result), indent=2))
     return 0
+
+
+def _replay_from_source(args: argparse.Namespace, policy: Policy) -> ReplayResult:
+    """The history from the database, or a lake (DuckDB), or the whole replay on Spark."""
+    from queries import engine as engines  # the shell's readers, only here
+    from queries.history import read_history
+
+    try:
+        engine, lake, master = engines.source_of(args, default_engine="fast")
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if engine == "spark":
+        from queries.spark_replay import replay_spark
+
+        try:
+            spark_engine = engines.connect(lake, "spark", master)
+        except (FileNotFoundError, RuntimeError) as exc:
+            raise UsageError(str(exc)) from None
+        return replay_spark(spark_engine, policy, args.start, args.end)
+    if lake:
+        try:
+            source: Any = engines.connect(lake, "duckdb")
+        except FileNotFoundError as exc:
+            raise UsageError(str(exc)) from None
+    elif not args.db or not Path(args.db).is_file():
+        raise UsageError(f"--db: no such database file: {args.db}")
+    else:
+        source = args.db
+    history = read_history(source, args.start, args.end, policy.timezone)
+    if engine == "plain":
+        from enforcement.replay import replay_plain as fold
+    else:
+        from enforcement.fast_replay import replay_fast as fold
+    return fold(history, policy, args.start, args.end)
 
 
 def write_table_csv(result: ReplayResult, path: Path) -> None:
@@ -162,13 +187,17 @@ def parser() -> argparse.ArgumentParser:
     sub = top.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     rp = sub.add_parser("replay", help="replay history from a DuckDB file under a policy")
-    rp.add_argument("--db", required=True)
+    rp.add_argument("--db", help="DuckDB file (or --lake)")
     rp.add_argument("--policy", required=True)
     rp.add_argument("--start", required=True, help="first month, YYYY-MM (policy timezone)")
     rp.add_argument("--end", required=True, help="last month, YYYY-MM (inclusive)")
     rp.add_argument("--format", choices=["json"], default="json")
     rp.add_argument("--per-user", metavar="OUT.csv", help="write the per-user-month table")
-    rp.add_argument("--engine", choices=["fast", "plain"], default="fast")
+    rp.add_argument("--engine", choices=["fast", "plain", "spark"],
+                    help="fast (numba, default), plain (the decide loop) or spark (the "
+                    "fast fold per user partition, on --lake)")
+    rp.add_argument("--lake", help="read history from a lake (`python -m loaders export`)")
+    rp.add_argument("--spark-master", help="local[N] (default local[*]), spark://…, sc://…")
     rp.set_defaults(func=cmd_replay)
 
     dp = sub.add_parser("decide", help="decide one request")

@@ -58,11 +58,15 @@ def url(lake: str | Path, relative: str) -> str:
     return str(Path(text).resolve() / relative)
 
 
-def read_manifest(lake: str | Path) -> dict[str, Any]:
-    """The lake's manifest, or an empty one where nothing was exported yet."""
+def read_manifest(lake: str | Path, *, required: bool = False) -> dict[str, Any]:
+    """The lake's manifest, or an empty one where nothing was exported yet (a reader
+    passes `required`: reading no lake is an error, not a business without data)."""
     fs, root = filesystem(lake)
     path = f"{root}/{MANIFEST}"
     if fs.get_file_info(path).type == pafs.FileType.NotFound:
+        if required:
+            raise FileNotFoundError(f"no lake at {lake} (no {MANIFEST}): write one with "
+                                    "`python -m loaders export --db PATH --lake ...`")
         return {"version": FORMAT_VERSION, "tables": {}}
     with fs.open_input_stream(path) as fh:
         manifest = json.loads(fh.read().decode())
@@ -145,7 +149,7 @@ def connect_lake(lake: str | Path) -> duckdb.DuckDBPyConnection:
     lake does not hold (the load log, refused rows) are empty, so every page still runs.
     An `s3://` lake needs DuckDB's httpfs extension and AWS credentials in the usual chain.
     """
-    manifest = read_manifest(lake)
+    manifest = read_manifest(lake, required=True)
     con = duckdb.connect(":memory:")
     con.execute("SET TimeZone = 'UTC'")
     if is_remote(str(lake)):
@@ -162,3 +166,11 @@ def connect_lake(lake: str | Path) -> duckdb.DuckDBPyConnection:
             f"REPLACE (CAST({time_col} AS TIMESTAMP) AS {time_col}) "
             f"FROM read_parquet([{listed}], hive_partitioning = true)")
     return con
+
+
+def version(lake: str | Path) -> str | None:
+    """What changes when an export publishes: the manifest's export instant (None: no lake)."""
+    try:
+        return str(read_manifest(lake, required=True).get("exported_at"))
+    except FileNotFoundError:
+        return None

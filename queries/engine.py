@@ -134,7 +134,12 @@ class SparkEngine:
     """The lake's tables as temporary views of a SparkSession; runs the queries' SQL."""
 
     def __init__(self, spark: Any, lake: str | Path) -> None:
-        self.spark = spark
+        # A session of its own (same SparkContext, same JVM): its views are its lake's, so
+        # two engines on two lakes never see each other's tables.
+        try:
+            self.spark = spark.newSession()
+        except Exception:  # noqa: BLE001 - Spark Connect: one session per client
+            self.spark = spark
         self.lake = str(lake)
         self.refresh()
 
@@ -142,7 +147,7 @@ class SparkEngine:
         """Point the views at the lake's current manifest (after an export)."""
         from pyspark.sql.pandas.types import from_arrow_schema
 
-        manifest = L.read_manifest(self.lake)
+        manifest = L.read_manifest(self.lake, required=True)
         schemas = L.contract_schemas()
         for table, schema in schemas.items():
             paths = L.files(manifest, table) if table in L.TABLES else []
@@ -176,3 +181,32 @@ def connect(lake: str | Path, engine: str = "duckdb", master: str = DEFAULT_MAST
     if engine == "spark":
         return SparkEngine(spark_session(master), lake)
     raise ValueError(f"unknown engine {engine!r}: use duckdb or spark")
+
+
+def add_engine_arguments(parser: Any, *, choices: tuple[str, ...] = ("duckdb", "spark")
+                         ) -> None:
+    """`--engine`, `--lake`, `--spark-master` for a command (defaults: the [engine] settings)."""
+    parser.add_argument("--engine", choices=choices,
+                        help="where the queries run (default: [engine] name, else duckdb)")
+    parser.add_argument("--lake", help="a lake written by `python -m loaders export` "
+                        "(directory or s3:// URL); DuckDB reads it too")
+    parser.add_argument("--spark-master", help="local[N], spark://host:7077, yarn, or a "
+                        "Spark Connect sc://host:15002 (default: [engine] spark_master, "
+                        "else local[*])")
+
+
+def source_of(args: Any, default_engine: str = "duckdb") -> tuple[str, str | None, str]:
+    """(engine, lake, master) from a command's flags, then the settings.
+
+    `--db` given without `--lake` means the database, whatever the settings say.
+    """
+    from core import settings
+
+    configured = settings.engine()
+    engine = args.engine or (configured.name if configured.name != "duckdb" else
+                             default_engine)
+    lake = args.lake or (None if getattr(args, "db", None) else configured.lake)
+    master = args.spark_master or configured.spark_master
+    if engine == "spark" and not lake:
+        raise ValueError("--engine spark needs --lake (a directory or s3:// URL)")
+    return engine, lake, master

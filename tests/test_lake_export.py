@@ -132,3 +132,37 @@ def test_export_command_prints_its_summary(march_db: Path, tmp_path: Path) -> No
     assert "6 month(s) rewritten (17 rows)" in run.stdout
     manifest = json.loads((tmp_path / "lake" / "_manifest.json").read_text())
     assert manifest["tables"]["cost_events"]["months"]["2026-03"]["rows"] == 7
+
+
+def test_engine_settings_default_to_duckdb_on_the_database(monkeypatch) -> None:
+    from core import settings
+
+    for name in ("PROFIT_ENGINE", "PROFIT_LAKE", "PROFIT_SPARK_MASTER"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PROFIT_SECRETS", "/nonexistent/secrets.toml")
+    assert settings.engine() == settings.EngineSettings("duckdb", None, "local[*]")
+    monkeypatch.setenv("PROFIT_ENGINE", "spark")
+    with pytest.raises(ValueError, match="needs \\[engine\\] lake"):
+        settings.engine()
+    monkeypatch.setenv("PROFIT_LAKE", "s3://bucket/lake")
+    monkeypatch.setenv("PROFIT_SPARK_MASTER", "sc://spark.internal:15002")
+    assert settings.engine() == settings.EngineSettings("spark", "s3://bucket/lake",
+                                                        "sc://spark.internal:15002")
+    monkeypatch.setenv("PROFIT_ENGINE", "presto")
+    with pytest.raises(ValueError, match="one of duckdb, spark"):
+        settings.engine()
+
+
+def test_the_app_reads_the_lake_when_the_settings_name_one(march_db: Path, tmp_path: Path,
+                                                           monkeypatch) -> None:
+    from dashboard import data
+
+    lake = tmp_path / "lake"
+    export(march_db, str(lake))
+    monkeypatch.setenv("PROFIT_SECRETS", "/nonexistent/secrets.toml")
+    monkeypatch.delenv("PROFIT_ENGINE", raising=False)
+    monkeypatch.setenv("PROFIT_LAKE", str(lake))
+    monkeypatch.setenv("PROFIT_DB", str(tmp_path / "no-such.duckdb"))  # never opened
+    version = data.current_version()
+    assert version is not None and version[:2] == ("duckdb", str(lake))
+    assert K.kpis(data.connection(), "month", "2026-03")["cost_usd"] == Decimal("2.84")

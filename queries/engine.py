@@ -93,6 +93,10 @@ def spark_session(master: str = DEFAULT_MASTER, *, shuffle_partitions: int | Non
                    .config("spark.ui.enabled", "false")
                    .config("spark.ui.showConsoleProgress", "false"))
     builder = builder.config("spark.sql.session.timeZone", "UTC")
+    if not shuffle_partitions and master.startswith("local"):
+        # Spark's default of 200 shuffle partitions is for clusters; on one machine each
+        # is a task to schedule (and, in the replay, a Python worker's batch): one per core.
+        shuffle_partitions = _local_cores(master)
     if shuffle_partitions:
         builder = builder.config("spark.sql.shuffle.partitions", str(shuffle_partitions))
     for key, value in (conf or {}).items():
@@ -101,6 +105,12 @@ def spark_session(master: str = DEFAULT_MASTER, *, shuffle_partitions: int | Non
     if not master.startswith("sc://"):
         spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+def _local_cores(master: str) -> int:
+    """N of local[N] (local[*] and local: this machine's cores)."""
+    inside = master.partition("[")[2].partition("]")[0].split(",")[0]
+    return int(inside) if inside.isdigit() else (os.cpu_count() or 2)
 
 
 def _spark_value(value: Any) -> Any:

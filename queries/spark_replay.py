@@ -96,6 +96,7 @@ def replay_spark(engine: SparkEngine, policy: Policy, start: str, end: str,
 
     span = (parse_month(start), parse_month(end))
     events = events_frame(engine, start, end, policy.timezone)
+    # One partition per task slot: each runs the fold once over its users.
     n = partitions or int(engine.spark.conf.get("spark.sql.shuffle.partitions"))
     schema = StructType.fromDDL(", ".join(
         f"{f.name} {'string' if pa.types.is_string(f.type) else 'bigint'}"

@@ -89,8 +89,11 @@ def spark_session(master: str = DEFAULT_MASTER, *, shuffle_partitions: int | Non
             paths = [str(ROOT), *filter(None, os.environ.get("PYTHONPATH", "").split(":"))]
             os.environ["PYTHONPATH"] = ":".join(dict.fromkeys(paths))
             os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # the same packages
-        builder = (builder.master(master)
-                   .config("spark.ui.enabled", "false")
+        builder = builder.master(master)
+        if master.startswith("local"):  # one machine: the driver listens on loopback only
+            builder = (builder.config("spark.driver.bindAddress", "127.0.0.1")
+                       .config("spark.driver.host", "127.0.0.1"))
+        builder = (builder.config("spark.ui.enabled", "false")
                    .config("spark.ui.showConsoleProgress", "false"))
     builder = builder.config("spark.sql.session.timeZone", "UTC")
     if not shuffle_partitions and master.startswith("local"):

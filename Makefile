@@ -6,7 +6,8 @@ DB     ?= data/profit.duckdb
 PORT   ?= 8501
 BENCH_USERS ?= 10000,100000
 
-.PHONY: run test bench lint demo clean system-deps
+.PHONY: run test bench lint demo clean system-deps build-MessageFunction \
+        build-PaymentWebhookFunction build-ClickFunction
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -43,4 +44,12 @@ lint: $(VENV)/.testdeps
 	$(PY) -m ruff check .
 
 clean:
-	rm -rf $(VENV) data/bench
+	rm -rf $(VENV) data/bench tests/oidc/node_modules
+
+# `sam build -t runtime/template.yaml --build-in-source` runs these (BuildMethod: makefile):
+# a Lambda package is runtime/ and enforcement/ with runtime/requirements.txt, nothing else.
+build-MessageFunction build-PaymentWebhookFunction build-ClickFunction:
+	mkdir -p "$(ARTIFACTS_DIR)"
+	cp -r runtime enforcement "$(ARTIFACTS_DIR)/"
+	find "$(ARTIFACTS_DIR)" -name __pycache__ -prune -exec rm -rf {} +
+	$(PYTHON) -m pip install --quiet -r runtime/requirements.txt -t "$(ARTIFACTS_DIR)"

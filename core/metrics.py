@@ -202,9 +202,9 @@ def figure_keys() -> tuple[str, ...]:
     return tuple(m.key for m in METRICS)
 
 
-# The order a page shows its cards in: money first, then per user, users, and the guide's
-# secondary figures.
-GROUPS = ("Profit", "Per user", "Users", "Tokens", "Affiliates", "Upgrades")
+# The order a page shows its cards in: per user first (the promise is per user, and a
+# business of any size reads it the same), then totals, users, the guide's secondary ones.
+GROUPS = ("Per user", "Profit", "Users", "Tokens", "Affiliates", "Upgrades")
 
 
 def headline(page: str) -> tuple[Metric, ...]:

@@ -41,6 +41,7 @@ navigation = st.navigation(
         ],
         "Decide": [page("what_if.py", "What-if", "tune")],
         "Operate": [page("data.py", "Data", "database"),
+                    page("targets.py", "Targets", "flag"),
                     page("glossary.py", "Glossary", "menu_book")],
     },
     position=auth.nav_position(),  # the page list stays hidden until sign-in

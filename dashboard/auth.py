@@ -21,6 +21,7 @@ import base64
 import getpass
 import hashlib
 import hmac
+import importlib.util
 import secrets as _random
 import sys
 import threading
@@ -247,8 +248,7 @@ def nav_position() -> Literal["sidebar", "hidden"]:
         viewer = current_viewer()
         admitted = viewer is not None and viewer.mode == "password"
     else:
-        email = str(st.user.get("email") or "") if st.user.get("is_logged_in", False) else ""
-        admitted = email_allowed(email, list(_access(conf).get("allowed_emails", [])))
+        admitted = _oidc_admitted(st.user, _access(conf))
     return "sidebar" if admitted else "hidden"
 
 
@@ -317,11 +317,27 @@ def _password_gate(conf: Mapping[str, Any]) -> Viewer:
     st.stop()
 
 
-def _oidc_gate(conf: Mapping[str, Any]) -> Viewer:
+def oidc_missing_packages() -> list[str]:
+    """What `st.login` needs and this environment lacks. Authlib alone is not enough: its
+    Starlette client imports httpx2 (or the older httpx) only when the browser reaches
+    `/auth/login`, so without one the button leads to a server error, not the provider."""
     from streamlit.auth_util import is_authlib_installed
 
-    if not is_authlib_installed():
-        st.error("Sign-in with `[auth]` needs Authlib: `pip install Authlib==1.9.6`.")
+    missing = [] if is_authlib_installed() else ["Authlib==1.9.6"]
+    if not (_installed("httpx2") or _installed("httpx")):
+        missing.append("httpx2==2.16.2")
+    return missing
+
+
+def _installed(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def _oidc_gate(conf: Mapping[str, Any]) -> Viewer:
+    missing = oidc_missing_packages()
+    if missing:
+        st.error(f"Sign-in with `[auth]` needs {' and '.join(m.split('==')[0] for m in missing)}"
+                 f": `pip install {' '.join(missing)}`.")
         st.stop()
     user = st.user
     if not user.get("is_logged_in", False):
@@ -334,8 +350,7 @@ def _oidc_gate(conf: Mapping[str, Any]) -> Viewer:
         st.stop()
     email = str(user.get("email") or "")
     access = _access(conf)
-    verified = user.get("email_verified", True) is not False
-    if not verified or not email_allowed(email, list(access.get("allowed_emails", []))):
+    if not _oidc_admitted(user, access):
         _sign_in_title()
         st.error(f"{email or 'This account'} is not allowed to see this dashboard. "
                  "Ask its owner to add you to `[access] allowed_emails`.")
@@ -345,6 +360,14 @@ def _oidc_gate(conf: Mapping[str, Any]) -> Viewer:
                     mode="oidc")
     _signed_in_sidebar(viewer)
     return viewer
+
+
+def _oidc_admitted(user: Mapping[str, Any], access: Mapping[str, Any]) -> bool:
+    """Signed in, with an email the provider verified and the allow-list admits. One rule
+    for the gate and the page list, so neither admits someone the other refuses."""
+    if not user.get("is_logged_in", False) or user.get("email_verified", True) is False:
+        return False
+    return email_allowed(str(user.get("email") or ""), list(access.get("allowed_emails", [])))
 
 
 def _streamlit_secrets() -> Mapping[str, Any]:
@@ -380,7 +403,10 @@ def _signed_in_sidebar(viewer: Viewer) -> None:
         if st.button("Sign out", key="_sign_out"):
             st.session_state.pop(_SESSION_KEY, None)
             if viewer.mode == "oidc":
+                # st.logout() queues the browser's trip to /auth/logout, which deletes the
+                # identity cookie; a rerun would clear that queue and keep the cookie.
                 st.logout()
+                st.stop()
             st.rerun()
 
 

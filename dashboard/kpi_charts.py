@@ -12,9 +12,11 @@ from decimal import Decimal
 import pandas as pd
 import plotly.graph_objects as go
 
-GREEN, RED, GREY = "#15803d", "#b91c1c", "#64748b"
-SERIES_COLORS = {"revenue": "#0f766e", "cost": "#b45309", "profit": "#1d4ed8"}
-LEVEL_COLORS = ["#15803d", "#65a30d", "#ca8a04", "#ea580c", "#b91c1c"]
+from core import palette
+
+GREEN, RED, GREY = palette.TARGET, palette.MISS, palette.NEUTRAL
+SERIES_COLORS = palette.SERIES
+LEVEL_COLORS = list(palette.LEVELS.values())
 
 
 def _f(value: Decimal | float | int | None) -> float | None:
@@ -28,6 +30,10 @@ def _layout(fig: go.Figure, title: str, *, x: str, y: str, height: int = 340) ->
     return fig
 
 
+MONEY_AXIS = {"tickprefix": "$", "tickformat": ",.2~f", "separatethousands": True}
+COUNT_AXIS = {"tickformat": ",d"}
+
+
 def money_trend(series: pd.DataFrame) -> go.Figure:
     """Daily revenue, cost and profit (USD) over the series' days."""
     fig = go.Figure()
@@ -35,6 +41,7 @@ def money_trend(series: pd.DataFrame) -> go.Figure:
         fig.add_trace(go.Scatter(x=list(series["day"]), y=[_f(v) for v in series[f"{name}_usd"]],
                                  name=name.capitalize(), mode="lines",
                                  line={"color": SERIES_COLORS[name]}))
+    fig.update_yaxes(**MONEY_AXIS)
     return _layout(fig, f"Daily revenue, cost and profit, last {len(series)} days (USD)",
                    x="Day", y="USD per day")
 
@@ -54,12 +61,13 @@ def at_target_trend(series: pd.DataFrame, target_pct: Decimal | None) -> go.Figu
 
 
 def money_bars(values: Mapping[str, Decimal], title: str, *, x: str,
-               color: str = "#0f766e") -> go.Figure:
+               color: str = palette.REVENUE) -> go.Figure:
     """A horizontal bar per key (USD), largest on top."""
     items = sorted(values.items(), key=lambda kv: kv[1])
     fig = go.Figure(go.Bar(x=[_f(v) for _, v in items], y=[k for k, _ in items],
                            orientation="h", marker_color=color,
                            text=[f"${v:,.2f}" for _, v in items], textposition="auto"))
+    fig.update_xaxes(**MONEY_AXIS)
     return _layout(fig, title, x="USD", y=x, height=max(240, 60 + 34 * len(items)))
 
 
@@ -67,8 +75,10 @@ def levels_bars(by_level: Mapping[str, int], title: str) -> go.Figure:
     """Users per service level, least to most restrictive."""
     names = list(by_level)
     fig = go.Figure(go.Bar(x=[n.replace("_", " ") for n in names],
-                           y=[by_level[n] for n in names], marker_color=LEVEL_COLORS[:len(names)],
-                           text=[by_level[n] for n in names], textposition="auto"))
+                           y=[by_level[n] for n in names],
+                           marker_color=[palette.LEVELS.get(n, GREY) for n in names],
+                           text=[f"{by_level[n]:,}" for n in names], textposition="auto"))
+    fig.update_yaxes(**COUNT_AXIS)
     return _layout(fig, title, x="Level (month to date)", y="Users")
 
 
@@ -78,10 +88,11 @@ def revenue_mix(shares: Mapping[str, float | None], targets: Mapping[str, Decima
     streams = list(shares)
     fig = go.Figure([
         go.Bar(name="Actual", x=streams, y=[_f(shares[s]) for s in streams],
-               marker_color="#0f766e", text=[None if shares[s] is None else f"{shares[s]:.1f}%"
-                                             for s in streams], textposition="auto"),
+               marker_color=palette.REVENUE,
+               text=[None if shares[s] is None else f"{shares[s]:.1f}%" for s in streams],
+               textposition="auto"),
         go.Bar(name="Target", x=streams, y=[_f(targets.get(s)) for s in streams],
-               marker_color="#cbd5e1"),
+               marker_color=palette.PREVIOUS),
     ])
     fig.update_layout(barmode="group")
     return _layout(fig, "Revenue mix against the 40/30/20/10 target (% of revenue)",
@@ -108,9 +119,12 @@ def cohort_heatmap(cohorts: pd.DataFrame) -> go.Figure:
 
 def profit_distribution(profits: pd.Series, target: Decimal) -> go.Figure:
     """How many users made how much profit in the month (USD), with the profit target line."""
-    fig = go.Figure(go.Histogram(x=[_f(v) for v in profits], nbinsx=40, marker_color="#1d4ed8"))
+    fig = go.Figure(go.Histogram(x=[_f(v) for v in profits], nbinsx=40,
+                                 marker_color=palette.PROFIT))
     fig.add_vline(x=float(target), line_dash="dash", line_color=GREEN,
                   annotation_text=f"target ${target:,.2f}")
+    fig.update_xaxes(**MONEY_AXIS)
+    fig.update_yaxes(**COUNT_AXIS)
     return _layout(fig, "Profit per user this month (USD per user)",
                    x="Profit per user (USD)", y="Users")
 
@@ -119,14 +133,14 @@ def segments_bars(segments: pd.DataFrame) -> go.Figure:
     """Users per usage segment, and each segment's profit per user (USD)."""
     fig = go.Figure([
         go.Bar(name="Users", x=list(segments["segment"]), y=list(segments["users"]),
-               marker_color="#0f766e", yaxis="y"),
+               marker_color=palette.REVENUE, yaxis="y"),
         go.Scatter(name="Profit per user (USD)", x=list(segments["segment"]),
                    y=[_f(v) for v in segments["profit_per_user"]], yaxis="y2",
-                   mode="lines+markers", line={"color": "#b45309"}),
+                   mode="lines+markers", line={"color": palette.COST}),
     ])
     fig = _layout(fig, "Users by usage segment (counted requests this month)",
                   x="Segment", y="Users")
-    fig.update_layout(yaxis2={"title": "Profit per user (USD)", "overlaying": "y",
+    fig.update_layout(yaxis2={"title": "Profit per user (USD)", "overlaying": "y", **MONEY_AXIS,
                               "side": "right", "showgrid": False},
                       legend={"orientation": "h", "y": -0.35, "x": 0})
     return fig

@@ -1,44 +1,31 @@
-"""The What-if page's pieces: pick a start, edit a policy, replay history, compare, keep it.
+"""The What-if page's widgets: pick a start, edit a policy, compare, sweep, probe, keep it.
 
 Every figure comes from `enforcement.whatif` (pure) over a `History` loaded once per data
-version and period; this module only holds widgets, caches and charts. The edited policy
-lives in the widgets' session state and, for sharing, in the query parameters
-(`p.<dotted key>=<value>` for each changed key), read back when a link is opened.
+version and period (`what_if_data`); what the page remembers - the start, the fields, the
+link that shares them - is `what_if_state`; the charts are plain Plotly builders in
+`what_if_charts`. This module draws, in the order `render` lays the page out.
 """
 
 from __future__ import annotations
 
-import tomllib
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlencode
 
 import pandas as pd
-import plotly.express as px
-import plotly.graph_objects as go
 import streamlit as st
-import tomli_w
-from plotly.subplots import make_subplots
 
-from core import settings
+from core import formats
 from core.privacy import mask_phone
-from dashboard import data, ui
+from dashboard import ui, what_if_data
+from dashboard import what_if_charts as charts
+from dashboard import what_if_state as state
 from enforcement import whatif
 from enforcement.decide import decide
-from enforcement.levels import LEVELS
 from enforcement.money import fmt_usd, to_micro, usd
-from enforcement.policy import Policy, PolicyError, diff, load_policy
-from enforcement.replay import History, ReplayResult, from_us, month_label
-from queries.history import read_history
+from enforcement.policy import Policy, diff
+from enforcement.replay import ReplayResult, from_us
 
-PARAM_PREFIX = "p."
-START_SEED, START_CURRENT, START_UPLOAD = "seed", "current", "upload"
-START_LABELS = {START_SEED: "Seed default policy", START_CURRENT: "Current policy (setting)",
-                START_UPLOAD: "Uploaded policy file"}
-BASE_START, BASE_RECORDED = "start", "recorded"
-BASE_LABELS = {BASE_START: "Starting policy, replayed", BASE_RECORDED: "History as recorded"}
-WIDGET = "wi_k:"  # session-state prefix of the policy fields
 UNITS = {"money": "USD", "factor": "basis points"}
 
 CANNOT_KNOW = (
@@ -47,134 +34,37 @@ CANNOT_KNOW = (
     "refused, or would have made had they been served more. And it replays revenue exactly "
     "as it happened: it cannot know what users would have paid under another policy "
     "(a token purchase prompted by a cut-off that no longer happens, or one a stricter "
-    "policy would have prompted). Read the figures as *the same behaviour under other rules*."
-)
+    "policy would have prompted). Read the figures as *the same behaviour under other rules*.\n\n"
+    "**Why these differ from Monthly.** Monthly shows what was recorded: every counted cost, "
+    "including requests the original service served that a replayed policy refuses. The "
+    "replay charges each request what the rules would have incurred (a refused request costs "
+    "nothing, a gated one a tenth), so cost and the share at target move. *History as "
+    "recorded* is the baseline that reads the decisions as they were actually made.")
 
 
-# -- data: history once per data version and period --
-@st.cache_resource(max_entries=4, show_spinner="Loading history…")
-def _history(db: str, version: tuple[int, int], first: str, last: str, tz: str) -> History:
-    # cache_resource, not cache_data: a History is large and read-only; copying it out of
-    # a pickle on every rerun would cost more than the replay itself.
-    return read_history(data.connection(), first, last, tz)
 
-
-def load_history(first: str, last: str, tz: str) -> History:
-    """The period's history, cached with the data version (a new load is seen at once)."""
-    return _history(str(settings.db_path()), data.current_version(), first, last, tz)
-
-
-@st.cache_resource(max_entries=32, show_spinner=False)
-def _replay(db: str, version: tuple[int, int], first: str, last: str, toml: str,
-            recorded: bool) -> ReplayResult:
-    policy = Policy.from_dict(tomllib.loads(toml))
-    history = load_history(first, last, policy.timezone)
-    if recorded:
-        return whatif.recorded(history, policy, first, last)
-    return whatif.replay(history, policy, first, last)
-
-
-def replay(policy: Policy, first: str, last: str, *, recorded: bool = False) -> ReplayResult:
-    """A policy replayed (or history as recorded), cached per policy, period and data."""
-    return _replay(str(settings.db_path()), data.current_version(), first, last,
-                   policy_toml(policy), recorded)
-
-
-def available_months(tz: str) -> list[str]:
-    """Every month (in `tz`) from the first to the last loaded event."""
-    span = data.query("local_span", tz=tz)
-    if span.empty or pd.isna(span.iloc[0]["first_local"]):
-        return []
-    first, last = span.iloc[0]["first_local"], span.iloc[0]["last_local"]
-    lo, hi = first.year * 12 + first.month - 1, last.year * 12 + last.month - 1
-    return [month_label(m) for m in range(lo, hi + 1)]
-
-
-# -- policies in and out --
-def policy_toml(policy: Policy) -> str:
-    """The policy as the TOML file a download holds (read back equal by `load_policy`)."""
-    return tomli_w.dumps(policy.to_toml_dict())
-
-
-def parse_policy_upload(uploaded: Any, max_bytes: int | None = None) -> Policy:
-    """An uploaded (or pasted) policy: size-limited, TOML, validated; ValueError if not.
-
-    `uploaded` is a file-like with `getvalue()` (st.file_uploader's) or the text itself.
-    """
-    from dashboard.uploads import MAX_POLICY_BYTES, parse_policy_text, read_policy_upload
-
-    limit = max_bytes or MAX_POLICY_BYTES
-    if isinstance(uploaded, str):
-        if len(uploaded.encode("utf-8")) > limit:
-            raise ValueError(f"the text is more than {limit:,} bytes; a policy is smaller")
-        doc = parse_policy_text(uploaded)
-        source = "pasted policy"
-    else:
-        doc = tomllib.loads(read_policy_upload(uploaded, limit))
-        source = getattr(uploaded, "name", "uploaded policy")
-    try:
-        return Policy.from_dict(doc, source=source)
-    except PolicyError as exc:
-        raise ValueError(str(exc)) from None
-
-
-def _accept_start(policy: Policy) -> None:
-    st.session_state["wi_uploaded"] = policy_toml(policy)
-    st.session_state["wi_upload_error"] = None
-    st.session_state["wi_start"] = START_UPLOAD
-
-
-def _on_upload() -> None:
-    """Callback: a new file replaces the start only when it is a valid policy."""
-    uploaded = st.session_state.get("wi_upload_file")
-    if uploaded is None:
-        return
-    try:
-        _accept_start(parse_policy_upload(uploaded))
-    except ValueError as exc:
-        st.session_state["wi_upload_error"] = f"{getattr(uploaded, 'name', 'file')}: {exc}"
-
-
-def _on_paste() -> None:
-    text = st.session_state.get("wi_paste", "")
-    if not text.strip():
-        return
-    try:
-        _accept_start(parse_policy_upload(text))
-    except ValueError as exc:
-        st.session_state["wi_upload_error"] = f"pasted text: {exc}"
-
-
+# -- the start --
 def choose_start() -> tuple[Policy, str]:
     """The starting policy and its label: seed, current setting, or an accepted upload."""
-    params = st.query_params
-    if "wi_start" not in st.session_state:
-        wanted = params.get("start", START_SEED)
-        st.session_state["wi_start"] = wanted if wanted in (START_SEED, START_CURRENT) \
-            else START_SEED
+    options = state.start_options()
     with st.sidebar:
         st.subheader("Start from")
-        options = [START_SEED, START_CURRENT]
-        if st.session_state.get("wi_uploaded"):
-            options.append(START_UPLOAD)
-        if st.session_state["wi_start"] not in options:
-            st.session_state["wi_start"] = START_SEED
-        choice = st.radio("Start from", options, format_func=START_LABELS.get, key="wi_start",
-                          label_visibility="collapsed")
+        choice = st.radio("Start from", options, format_func=state.START_LABELS.get,
+                          key="wi_start", label_visibility="collapsed")
         st.file_uploader("Upload a policy (TOML)", type=["toml"], key="wi_upload_file",
-                         on_change=_on_upload, max_upload_size=1,  # MB; 64 KB checked after
+                         on_change=state.on_upload, max_upload_size=1,  # MB; 64 KB checked after
                          help="A policy file as `python -m enforcement` reads it. A file that "
                               "is too large or not a valid policy changes nothing.")
         with st.expander("…or paste a policy"):
             st.text_area("Policy TOML", key="wi_paste", height=150)
-            st.button("Use pasted policy", on_click=_on_paste, key="wi_paste_go")
-        if st.session_state.get("wi_upload_error"):
-            st.error(st.session_state["wi_upload_error"], icon=":material/block:")
-    if choice == START_UPLOAD:
-        return Policy.from_dict(tomllib.loads(st.session_state["wi_uploaded"]),
-                                source="uploaded"), "uploaded file"
-    path = settings.DEFAULT_POLICY if choice == START_SEED else settings.policy_path()
-    return load_policy(path), f"{START_LABELS[choice].lower()} ({path.name})"
+            st.button("Use pasted policy", on_click=state.on_paste, key="wi_paste_go")
+        if state.upload_error():
+            st.error(state.upload_error(), icon=":material/block:")
+    try:
+        return state.start_policy(choice)
+    except ValueError as exc:  # the policy in force is in no file the dashboard knows
+        st.sidebar.error(str(exc), icon=":material/block:")
+        return state.start_policy(state.START_SEED)
 
 
 # -- the editor --
@@ -192,79 +82,21 @@ def _label(key: str, kind: str) -> str:
     return f"{name} ({unit})" if unit else name
 
 
-def _widget_value(kind: str, value: Any) -> Any:
-    return int(value) if kind in ("count", "factor") else whatif.to_text(value)
-
-
-def _sync_widgets(start: Policy, start_sig: str) -> None:
-    """Reset the fields when the start changes; on a session's first run, read a shared link."""
-    flat = start.to_flat()
-    first_run = "wi_start_sig" not in st.session_state
-    if st.session_state.get("wi_start_sig") != start_sig:
-        for key in [k for k in st.session_state if str(k).startswith(WIDGET)]:
-            del st.session_state[key]
-        st.session_state["wi_start_sig"] = start_sig
-        st.session_state.pop("wi_last_valid", None)
-    unknown = []
-    for key, value in flat.items():
-        wkey = WIDGET + key
-        if wkey not in st.session_state:
-            st.session_state[wkey] = _widget_value(whatif.kind_of(key, value), value)
-    if first_run:
-        for pkey, text in st.query_params.items():
-            if not pkey.startswith(PARAM_PREFIX):
-                continue
-            key = pkey[len(PARAM_PREFIX):]
-            if key not in flat:
-                unknown.append(key)
-                continue
-            kind = whatif.kind_of(key, flat[key])
-            parsed = whatif.from_text(kind, text)
-            if kind in ("count", "factor") and not isinstance(parsed, int):
-                unknown.append(key)
-                continue
-            st.session_state[WIDGET + key] = _widget_value(kind, parsed) \
-                if kind in ("count", "factor") else text
-        if unknown:
-            st.session_state["wi_link_unknown"] = unknown
-
-
-def current_values(start: Policy) -> dict[str, Any]:
-    """The fields' values as flat policy values (before any widget is drawn this run)."""
-    out = {}
-    for key, value in start.to_flat().items():
-        kind = whatif.kind_of(key, value)
-        raw = st.session_state[WIDGET + key]
-        out[key] = raw if kind in ("count", "factor") else whatif.from_text(kind, str(raw))
-    return out
-
-
-def edit_policy(start: Policy, start_sig: str) -> tuple[Policy, dict[str, Any], bool]:
-    """Draw every key, grouped; return (policy in use, its edits, whether the edits are valid).
+def edit_policy(start: Policy, start_sig: str) -> state.Edit:
+    """Draw every key, grouped; return the policy in use and its edits.
 
     An edit the loader refuses shows the loader's message under its field, and the
     result stays the last valid one.
     """
-    _sync_widgets(start, start_sig)
+    edit = state.resolve_edit(start, start_sig)
     flat = start.to_flat()
-    edits = whatif.changed_keys(start, current_values(start))
-    typed = dict(edits)  # what the fields hold now, valid or not
-    candidate, errors = whatif.apply_edits(start, edits)
-    valid = candidate is not None
-    if valid:
-        st.session_state["wi_last_valid"] = edits
-    else:
-        kept = st.session_state.get("wi_last_valid", {})
-        candidate, _ = whatif.apply_edits(start, kept)
-        if candidate is None:  # pragma: no cover - the last valid edits always apply
-            candidate, kept = start, {}
-        edits = kept
+    typed, errors = edit.typed, edit.errors
 
     st.subheader("Edit the policy")
-    if st.session_state.get("wi_link_unknown"):
+    if state.link_unknown():
         st.warning("The link named keys this policy does not have (ignored): "
-                   + ", ".join(st.session_state["wi_link_unknown"]))
-    if not valid:
+                   + ", ".join(state.link_unknown()))
+    if not edit.valid:
         st.error("The policy loader refuses this edit (see the fields marked below). "
                  "The results show the last valid policy.", icon=":material/warning:")
         stray = {k: m for k, m in errors.items() if k not in flat}
@@ -280,14 +112,14 @@ def edit_policy(start: Policy, start_sig: str) -> tuple[Policy, dict[str, Any], 
             for n, key in enumerate(keys):
                 with cols[n % 4]:
                     _field(key, flat[key], errors.get(key), key in typed)
-    return candidate, edits, valid
+    return edit
 
 
 def _field(key: str, start_value: Any, error: str | None, changed: bool) -> None:
     kind = whatif.kind_of(key, start_value)
     label = _label(key, kind)
-    wkey = WIDGET + key
-    if kind in ("count", "factor"):
+    wkey = state.WIDGET + key
+    if kind in state.NUMBER_KINDS:
         st.number_input(label, min_value=0, max_value=10_000 if kind == "factor" else None,
                         step=1, key=wkey, help=f"`{key}`")
     else:
@@ -299,32 +131,10 @@ def _field(key: str, start_value: Any, error: str | None, changed: bool) -> None
         st.caption(f":orange[changed] · start: **{whatif.to_text(start_value)}**")
 
 
-def share_params(edits: dict[str, Any], start_choice: str, months: tuple[str, str],
-                 baseline: str) -> dict[str, str]:
-    """The query parameters that reproduce this view (an upload cannot travel in a link)."""
-    params = {"start": start_choice if start_choice != START_UPLOAD else START_SEED,
-              "from": months[0], "to": months[1], "baseline": baseline}
-    params.update({PARAM_PREFIX + k: whatif.to_text(v) for k, v in edits.items()})
-    return params
-
-
-def write_params(params: dict[str, str]) -> None:
-    """Keep the address bar equal to the view, so copying it shares the edit."""
-    for key in list(st.query_params):
-        if key.startswith(PARAM_PREFIX) and key not in params:
-            del st.query_params[key]
-    for key, value in params.items():
-        ui.set_query_param(key, value)
-
-
 # -- period and baseline --
 def choose_period(months: list[str]) -> tuple[str, str]:
-    # A month picked on another page (`month`) is the default period here.
-    carried = st.query_params.get("month", months[-1])
-    first = st.query_params.get("from", carried)
-    last = st.query_params.get("to", carried)
-    first = first if first in months else months[-1]
-    last = last if last in months and last >= first else first
+    """The replayed months: a range slider over the loaded months, the link's by default."""
+    first, last = state.period_from_link(months)
     # A (first, last) value makes it a range slider; the key keeps the reader's choice.
     picked = st.select_slider("Months replayed (policy timezone)", options=months,
                               value=(first, last), key="wi_months",
@@ -333,10 +143,9 @@ def choose_period(months: list[str]) -> tuple[str, str]:
 
 
 def choose_baseline() -> str:
-    if "wi_base" not in st.session_state:
-        wanted = st.query_params.get("baseline", BASE_START)
-        st.session_state["wi_base"] = wanted if wanted in BASE_LABELS else BASE_START
-    return st.radio("Compare with", list(BASE_LABELS), format_func=BASE_LABELS.get,
+    """What the edited policy is compared with: the start replayed, or history as recorded."""
+    state.baseline_from_link()
+    return st.radio("Compare with", list(state.BASE_LABELS), format_func=state.BASE_LABELS.get,
                     key="wi_base", horizontal=True,
                     help="History as recorded: what actually happened. Starting policy "
                          "replayed: the same history under the policy you started from.")
@@ -344,18 +153,20 @@ def choose_baseline() -> str:
 
 # -- results --
 def _fmt(kind: str, value: Any, *, signed: bool = False) -> str:
+    """A figure as the panel shows it (core.formats); "not recorded" where history has no
+    record. Shares keep two decimals here: a policy edit often moves them by less than 0.1."""
     if value is None:
         return "not recorded"
-    if kind == "money":
-        text = ui.money(value)
-        return f"+{text}" if signed and value > 0 else text
     if kind == "pct":
-        text = f"{Decimal(value):.2f}%" if not signed else f"{Decimal(value):+.2f} pts"
-        return text
-    return f"{int(value):+,}" if signed else f"{int(value):,}"
+        text = formats.pct(value, decimals=2)
+        return f"{'+' if value > 0 else ''}{text.removesuffix('%')} pts" if signed else text
+    unit = formats.USD if kind == "money" else formats.COUNT
+    return (formats.change(unit, value, 0) or formats.MISSING) if signed else \
+        formats.show(unit, value)
 
 
 def comparison_frame(rows: list[whatif.Figure]) -> pd.DataFrame:
+    """Every figure, baseline beside the edited policy, as display text."""
     return pd.DataFrame({
         "Figure": [r.label for r in rows],
         "Baseline": [_fmt(r.kind, r.baseline) for r in rows],
@@ -378,6 +189,7 @@ LOWER_IS_BETTER = {"Cost", "Not served: payment required", "Not served: affiliat
 
 def show_results(base: ReplayResult, cand: ReplayResult, base_recorded: bool,
                  target: Decimal) -> None:
+    """The headline cards (edited policy, change from the baseline), the table and charts."""
     rows = whatif.comparison(base.total, cand.total, base_recorded)
     by_label = {r.label: r for r in rows}
     cols = st.columns(5)
@@ -394,46 +206,13 @@ def show_results(base: ReplayResult, cand: ReplayResult, base_recorded: bool,
         st.dataframe(comparison_frame(rows), hide_index=True, width="stretch")
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(levels_chart(base.total, cand.total), width="stretch")
+        st.plotly_chart(charts.levels_chart(base.total, cand.total), width="stretch")
     with right:
-        st.plotly_chart(profit_chart(base.table, cand.table, target), width="stretch")
-
-
-def levels_chart(base: dict[str, Any], cand: dict[str, Any]) -> go.Figure:
-    frame = pd.DataFrame([
-        {"level": lv.value, "policy": side, "users": summary["users_by_level"][lv.value]}
-        for side, summary in (("baseline", base), ("edited policy", cand)) for lv in LEVELS])
-    fig = px.bar(frame, x="level", y="users", color="policy", barmode="group",
-                 title="Users by level at month end, before and after (users)",
-                 labels={"users": "users (user-months with a request)", "level": "level"},
-                 color_discrete_sequence=["#9aa5b1", "#1f77b4"])
-    fig.update_layout(legend_title_text="")
-    return fig
-
-
-def profit_chart(base: pd.DataFrame, cand: pd.DataFrame, target: Decimal) -> go.Figure:
-    # Plotting only: the floats here are pixel positions, never a figure the page reports.
-    frames = []
-    for side, table in (("baseline", base), ("edited policy", cand)):
-        active = table[table["requests"] > 0]
-        frames.append(pd.DataFrame({"profit": active["profit"].to_numpy() / 1_000_000,
-                                    "policy": side}))
-    frame = pd.concat(frames, ignore_index=True)
-    lo, hi = frame["profit"].quantile(0.005), frame["profit"].quantile(0.995)
-    shown = frame[(frame["profit"] >= lo) & (frame["profit"] <= hi)]
-    fig = px.histogram(shown, x="profit", color="policy", barmode="overlay", nbins=60,
-                       opacity=0.6, color_discrete_sequence=["#9aa5b1", "#1f77b4"],
-                       title="Profit per user-month (USD), before and after",
-                       labels={"profit": "profit per user-month (USD)"})
-    fig.add_vline(x=float(target), line_dash="dash", line_color="#d62728",
-                  annotation_text=f"target ${target}", annotation_position="top right")
-    clipped = " – 0.5% tails at each end not drawn" if len(shown) < len(frame) else ""
-    fig.update_layout(yaxis_title="user-months", legend_title_text="",
-                      xaxis_title=f"profit per user-month (USD){clipped}")
-    return fig
+        st.plotly_chart(charts.profit_chart(base.table, cand.table, target), width="stretch")
 
 
 def show_who_changes(base: ReplayResult, cand: ReplayResult) -> None:
+    """The user-months that move most, phones masked."""
     movers = whatif.who_changes(base.table, cand.table, limit=25)
     if movers.empty:
         st.info("No user's level or profit changes under the edited policy.")
@@ -441,8 +220,8 @@ def show_who_changes(base: ReplayResult, cand: ReplayResult) -> None:
     shown = pd.DataFrame({
         "Phone": movers["user_id"].map(mask_phone),
         "Month": movers["month"],
-        "Level before": movers["level_before"],
-        "Level after": movers["level_after"],
+        "Level before": movers["level_before"].map(formats.level_name),
+        "Level after": movers["level_after"].map(formats.level_name),
         "Profit before": movers["profit_before"].map(ui.money),
         "Profit after": movers["profit_after"].map(ui.money),
         "Change": movers["profit_change"].map(lambda v: ("+" if v > 0 else "") + ui.money(v)),
@@ -476,7 +255,7 @@ def sweep_panel(policy: Policy, first: str, last: str) -> None:
         except (ValueError, ArithmeticError) as exc:
             st.error(f"From/To: {exc}")
             return
-        history = load_history(first, last, policy.timezone)
+        history = what_if_data.load_history(first, last, policy.timezone)
         bar = st.progress(0.0, text="Replaying…")
 
         def progress(done: int, total: int) -> None:
@@ -490,7 +269,7 @@ def sweep_panel(policy: Policy, first: str, last: str) -> None:
     saved = st.session_state.get("wi_sweep_result")
     if saved and saved[0] == key:
         _, at, result, seconds = saved
-        st.plotly_chart(sweep_chart(key, kind, result, at), width="stretch")
+        st.plotly_chart(charts.sweep_chart(key, kind, result, at), width="stretch")
         refused = result[result["error"].notna()]
         st.caption(f"{len(result)} values replayed in {seconds:.1f} s, "
                    f"{first}–{last}; the dashed line marks the edited policy's value ({at}).")
@@ -499,29 +278,10 @@ def sweep_panel(policy: Policy, first: str, last: str) -> None:
                        f"{refused.iloc[0]['value']}: {refused.iloc[0]['error']}")
 
 
-def sweep_chart(key: str, kind: str, result: pd.DataFrame, current: Any) -> go.Figure:
-    ok = result[result["error"].isna()]
-    unit = {"money": " (USD)", "factor": " (bp)"}.get(kind, "")
-    x = [float(v) for v in ok["value"]]  # plotting positions only
-    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.07,
-                        subplot_titles=("Users at target (% of users)", "Total profit (USD)",
-                                        "Requests not served (count)"))
-    fig.add_trace(go.Scatter(x=x, y=[float(v) for v in ok["users_at_target_pct"]],
-                             mode="lines+markers", name="share at target (%)"), 1, 1)
-    fig.add_trace(go.Scatter(x=x, y=[float(v) for v in ok["profit_usd"]],
-                             mode="lines+markers", name="total profit (USD)"), 2, 1)
-    fig.add_trace(go.Scatter(x=x, y=[int(v) for v in ok["not_served"]],
-                             mode="lines+markers", name="not served (requests)"), 3, 1)
-    for row in (1, 2, 3):
-        fig.add_vline(x=float(current), line_dash="dash", line_color="#d62728", row=row, col=1)
-    fig.update_layout(title=f"Sensitivity to {key}{unit}", height=650, showlegend=False)
-    fig.update_xaxes(title_text=f"{key}{unit}", row=3, col=1)
-    return fig
-
-
 # -- probe one request --
 def probe_panel(start: Policy, edited: Policy, first: str, last: str) -> None:
-    history = load_history(first, last, edited.timezone)
+    """One user's next request under both policies, from their replayed month to date."""
+    history = what_if_data.load_history(first, last, edited.timezone)
     digits = st.columns(3)[0].text_input("Phone ends with", key="wi_probe_digits",
                                          help="Type the last digits of the user's phone.")
     users = [str(u) for u in history.users]
@@ -575,6 +335,7 @@ def probe_panel(start: Policy, edited: Policy, first: str, last: str) -> None:
 
 # -- keep the result --
 def keep_panel(start: Policy, edited: Policy, params: dict[str, str]) -> None:
+    """The diff from the start, the download and the share link."""
     changes = diff(start, edited)
     left, right = st.columns([3, 2])
     with left:
@@ -587,15 +348,15 @@ def keep_panel(start: Policy, edited: Policy, params: dict[str, str]) -> None:
         else:
             st.caption("No change yet: the edited policy equals the start.")
     with right:
-        toml = policy_toml(edited)
+        toml = state.policy_toml(edited)
         st.download_button("Download the edited policy (TOML)", toml.encode("utf-8"),
                            file_name=f"{edited.name}-edited.toml", mime="application/toml",
                            key="wi_download", icon="⬇️", type="primary")
         st.caption("Share this edit: the address bar carries it. Link:")
-        if st.session_state.get("wi_start") == START_UPLOAD:
+        if state.start_choice() == state.START_UPLOAD:
             st.caption(":orange[An uploaded start cannot travel in a link: the link starts "
                        "from the seed policy. Share the downloaded file instead.]")
-        st.code("?" + urlencode(params), language=None, wrap_lines=True)
+        st.code(state.share_link(params), language=None, wrap_lines=True)
         with st.expander("The file"):
             st.code(toml, language="toml")
 
@@ -608,8 +369,8 @@ def render() -> None:
                "replay the loaded months through the same rules the chatbot runs, compare.")
     ui.require_data()
     start, start_label = choose_start()
-    start_sig = policy_toml(start)
-    months = available_months(start.timezone)
+    start_sig = state.policy_toml(start)
+    months = what_if_data.available_months(start.timezone)
     if not months:
         st.info("The database holds no requests or revenue yet.")
         return
@@ -620,24 +381,28 @@ def render() -> None:
         first, last = choose_period(months)
     with c2:
         baseline = choose_baseline()
-    edited, edits, _valid = edit_policy(start, start_sig)
-    params = share_params(edits, st.session_state["wi_start"], (first, last), baseline)
-    write_params(params)
+    edit = edit_policy(start, start_sig)
+    edited, edits = edit.policy, edit.edits
+    params = state.share_params(edits, state.start_choice(), (first, last), baseline)
+    state.write_params(params)
 
     st.subheader("Result")
     started = datetime.now()
-    base_recorded = baseline == BASE_RECORDED
+    base_recorded = baseline == state.BASE_RECORDED
     try:
-        base = replay(start, first, last, recorded=base_recorded)
-        cand = replay(edited, first, last)
+        base = what_if_data.replay(start, first, last, recorded=base_recorded)
+        cand = what_if_data.replay(edited, first, last)
     except Exception as exc:  # a timezone edit can ask for months outside the data
         st.error(f"The replay failed: {exc}")
         return
     seconds = (datetime.now() - started).total_seconds()
-    st.caption(f"{first}–{last} · baseline: {BASE_LABELS[baseline].lower()} "
+    st.caption(f"{first}–{last} · baseline: {state.BASE_LABELS[baseline].lower()} "
                f"(from {start_label}) · edited policy: {len(edits)} key(s) changed · "
                f"{seconds:.2f} s")
-    show_results(base, cand, base_recorded, usd(edited.target))
+    # History as recorded has served/refused/tokens only where the runtime recorded them.
+    unrecorded = base_recorded and not whatif.decisions_recorded(
+        what_if_data.load_history(first, last, start.timezone), start, first, last)
+    show_results(base, cand, unrecorded, usd(edited.target))
 
     st.subheader("Who changes")
     st.caption("The user-months whose level at month end or profit moves most "

@@ -23,6 +23,13 @@ from enforcement.policy import Policy, PolicyError, diff, load_policy
 from enforcement.replay import TABLE_COLUMNS, ReplayResult, month_range_us
 
 EXIT_USAGE = 2
+REPLAY_EXAMPLE = """examples (on the demo data of `make run`):
+  .venv/bin/python -m enforcement replay
+  .venv/bin/python -m enforcement replay --db data/profit.duckdb \\
+      --policy enforcement/policies/seed-default.toml --start 2026-09 --end 2026-11"""
+DECIDE_EXAMPLE = """example (the worked example's fourth request):
+  .venv/bin/python -m enforcement decide --action meal_plan --est-cost 0.30 \\
+      --cost 0.33 --revenue 5 --free-tokens 95 --paid-tokens 120"""
 
 
 class UsageError(Exception):
@@ -87,7 +94,39 @@ def _instant(flag: str, text: str | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
+def _defaults(args: argparse.Namespace) -> None:
+    """What the app would use where a flag is left out: the settings' database and policy
+    (PROFIT_DB, PROFIT_POLICY, secrets, defaults) and the last month with data."""
+    from core import settings  # the shell reads the settings; the rules never do
+
+    args.db = args.db or str(settings.db_path())
+    if getattr(args, "policy", None) is None:
+        args.policy = str(settings.policy_path())
+    if args.start and args.end:
+        return
+    lake = getattr(args, "lake", None)
+    if not lake and not Path(args.db).is_file():
+        raise UsageError(f"--db: no such database file: {args.db}")
+    from loaders.lake import connect_lake
+    from loaders.publish import connect_read_only
+    from queries.kpis import data_span
+
+    try:
+        con = connect_lake(lake) if lake else connect_read_only(Path(args.db))
+    except FileNotFoundError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        span = data_span(con, load_policy(args.policy).timezone)
+    finally:
+        con.close()
+    if span is None:
+        raise UsageError(f"--start/--end: {args.db} holds no data; name the months")
+    args.end = args.end or f"{span[1]:%Y-%m}"
+    args.start = args.start or args.end
+
+
 def cmd_replay(args: argparse.Namespace) -> int:
+    _defaults(args)
     policy = _policy(args.policy)
     try:
         month_range_us(args.start, args.end, policy.timezone)
@@ -146,6 +185,10 @@ def write_table_csv(result: ReplayResult, path: Path) -> None:
 
 
 def cmd_decide(args: argparse.Namespace) -> int:
+    if args.policy is None:
+        from core import settings
+
+        args.policy = str(settings.policy_path())
     policy = _policy(args.policy)
     free = policy.free_monthly if args.free_tokens is None else args.free_tokens
     if free < 0 or args.paid_tokens < 0:
@@ -183,14 +226,20 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = _Parser(prog="python -m enforcement", description=__doc__)
+    top = _Parser(prog="python -m enforcement", description=__doc__,
+                  formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = top.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    rp = sub.add_parser("replay", help="replay history from a DuckDB file under a policy")
-    rp.add_argument("--db", help="DuckDB file (or --lake)")
-    rp.add_argument("--policy", required=True)
-    rp.add_argument("--start", required=True, help="first month, YYYY-MM (policy timezone)")
-    rp.add_argument("--end", required=True, help="last month, YYYY-MM (inclusive)")
+    rp = sub.add_parser(
+        "replay", help="replay history from a DuckDB file under a policy",
+        description="Replay the loaded history under a policy: what would have happened, "
+                    "per month and in total (the What-if page's numbers).",
+        epilog=REPLAY_EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    rp.add_argument("--db", help="DuckDB file (default: the settings' database, or --lake)")
+    rp.add_argument("--policy", help="policy TOML (default: the settings' current policy)")
+    rp.add_argument("--start", help="first month, YYYY-MM, policy timezone (default: --end)")
+    rp.add_argument("--end", help="last month, YYYY-MM, inclusive (default: the last month "
+                                  "with data)")
     rp.add_argument("--format", choices=["json"], default="json")
     rp.add_argument("--per-user", metavar="OUT.csv", help="write the per-user-month table")
     rp.add_argument("--engine", choices=["fast", "plain", "spark"],
@@ -200,8 +249,11 @@ def parser() -> argparse.ArgumentParser:
     rp.add_argument("--spark-master", help="local[N] (default local[*]), spark://…, sc://…")
     rp.set_defaults(func=cmd_replay)
 
-    dp = sub.add_parser("decide", help="decide one request")
-    dp.add_argument("--policy", required=True)
+    dp = sub.add_parser(
+        "decide", help="decide one request",
+        description="Decide one request from a month-to-date position, as the chatbot does.",
+        epilog=DECIDE_EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    dp.add_argument("--policy", help="policy TOML (default: the settings' current policy)")
     dp.add_argument("--action", required=True)
     dp.add_argument("--est-cost", required=True, help="USD, e.g. 0.30")
     dp.add_argument("--cost", help="month-to-date cost before the request, USD (default 0)")
@@ -213,7 +265,11 @@ def parser() -> argparse.ArgumentParser:
     dp.add_argument("--now", help="ISO instant of the request (default: the clock)")
     dp.set_defaults(func=cmd_decide)
 
-    df = sub.add_parser("diff", help="the keys two policies differ in")
+    df = sub.add_parser(
+        "diff", help="the keys two policies differ in",
+        epilog="example:\n  .venv/bin/python -m enforcement diff "
+               "enforcement/policies/seed-default.toml what-if-policy.toml",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     df.add_argument("a", metavar="A.toml")
     df.add_argument("b", metavar="B.toml")
     df.add_argument("--format", choices=["text", "json"], default="text")

@@ -33,6 +33,7 @@ __all__ = [
     "apply_factor",
     "decide",
     "level_of",
+    "tokens_credited",
 ]
 
 PROMPT_UPSELL = "upsell_tokens"
@@ -142,3 +143,17 @@ def decide(
     return Decision(True, level, REASON_OK, tokens_spent=need, free_tokens_spent=free,
                     paid_tokens_spent=need - free,
                     cost=apply_factor(est_cost, policy.factor(level)), prompts=tuple(prompts))
+
+
+def tokens_credited(amount: int, recorded: int | None, policy: Policy) -> int:
+    """Tokens a `tokens` purchase adds: as recorded, else floor(amount/price) + bonus_pct% (floor)
+    of that when amount >= bonus_min ("at least", so exactly bonus_min earns the bonus).
+
+    Here, not in the replay, so the live runtime credits with the same rule without numpy.
+    """
+    if recorded is not None:
+        return recorded
+    base = amount // policy.token_price
+    if amount >= policy.bonus_min:
+        base += base * policy.bonus_pct // 100
+    return base

@@ -6,7 +6,8 @@ three pre-sorted event columns, merged on the fly, is linear and allocation-free
 `cache=True` keeps the compiled code on disk, so only the first run ever compiles.
 
 It must equal the plain replay exactly; `tests/test_enforcement_fast.py` holds it to that
-on random histories full of boundaries. Any rule change goes into both, or that test fails.
+on random histories full of boundaries. It is the one compiled copy of `decide` and of the
+month bookkeeping in `fold.py`: any rule change goes into both, or that test fails.
 """
 
 from __future__ import annotations
@@ -18,16 +19,9 @@ import numpy as np
 import pandas as pd
 
 from enforcement.levels import LEVELS
+from enforcement.months import month_label, month_start_us
 from enforcement.policy import Policy
-from enforcement.replay import (
-    TABLE_COLUMNS,
-    History,
-    ReplayResult,
-    finish,
-    month_label,
-    month_start_us,
-    resolve_months,
-)
+from enforcement.replay import TABLE_COLUMNS, History, ReplayResult, finish, resolve_months
 
 # Level ranks, as in levels.LEVELS.
 NORMAL, REDUCED, BASIC, GATED, PAYMENT = 0, 1, 2, 3, 4

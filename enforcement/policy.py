@@ -8,6 +8,8 @@ re-validates the whole policy, so a UI can never hold a policy the loader would 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import tomllib
 from dataclasses import dataclass
 from decimal import Decimal
@@ -315,6 +317,17 @@ def save_policy(policy: Policy, path: str | Path) -> None:
     import tomli_w  # only writers need it; the chatbot runtime only reads policies
 
     Path(path).write_text(tomli_w.dumps(policy.to_toml_dict()), encoding="utf-8")
+
+
+def policy_id(policy: Policy) -> str:
+    """`<name>@<12 hex>`: the name and a short sha256 of the policy's canonical content.
+
+    Canonical (every key and value as validated, sorted), not the file's bytes, so two
+    files that differ only in comments or layout share an id, and the dashboard can
+    compute the id of any policy it holds to say which one was in force.
+    """
+    canonical = json.dumps(policy.to_toml_dict(), sort_keys=True, separators=(",", ":"))
+    return f"{policy.name}@{hashlib.sha256(canonical.encode()).hexdigest()[:12]}"
 
 
 def diff(a: Policy, b: Policy) -> list[tuple[str, Any, Any]]:

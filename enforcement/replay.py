@@ -1,89 +1,55 @@
 """Replaying history under a policy: the plain fold of `decide`, and the shared summary.
 
-The plain replay is the reference: it sorts each user's events in the spec's order and
-calls `decide` for every request, exactly as the chatbot would have. `fast_replay` must
-give the same table to the micro-dollar (a Hypothesis test holds it to that).
+The plain replay is the reference: it folds each user's events, in the spec's order,
+through `fold.UserFold`, which calls `decide` for every request exactly as the chatbot
+would have. `fast_replay` must give the same table to the micro-dollar (a Hypothesis
+test holds it to that).
 
 History arrives as a `History`: plain numpy columns (money in micro-dollars, instants in
 micro-seconds since the epoch, UTC). Reading it from DuckDB is the shell's job
-(`queries/history.py`), never this module's.
+(`queries/history.py`), never this module's. The instant and month helpers live in
+`months.py` and the token credit in `fold.py`; they are re-exported here, where their
+callers have always imported them.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
-from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
-from enforcement.decide import State, decide, level_of
-from enforcement.levels import LEVELS, NOT_SERVED_REASONS, REASON_OK, REASON_SYSTEM
+from enforcement.decide import level_of
+from enforcement.fold import MonthTally, UserFold, events_by_user, tokens_credited
+from enforcement.levels import LEVELS, NOT_SERVED_REASONS
 from enforcement.money import to_micro, usd
+from enforcement.months import (
+    EPOCH,
+    from_us,
+    month_label,
+    month_of,
+    month_range_us,
+    month_start_us,
+    parse_month,
+    to_us,
+)
 from enforcement.policy import Policy
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+__all__ = [
+    "EPOCH", "TABLE_COLUMNS", "History", "ReplayResult", "finish", "from_us", "month_label",
+    "month_of", "month_range_us", "month_start_us", "parse_month", "replay_plain",
+    "resolve_months", "summarize", "table_frame", "to_us", "tokens_credited",
+]
 
 TABLE_COLUMNS = [
     "user_id", "month", "requests", "served",
     *(f"not_served_{r}" for r in NOT_SERVED_REASONS),
     "tokens_spent", "cost", "revenue", "profit", "level",
 ]
-
-
-# -- instants and months -----------------------------------------------------------------
-def to_us(instant: datetime) -> int:
-    """An instant as integer micro-seconds since the epoch (naive means UTC)."""
-    if instant.tzinfo is None:
-        instant = instant.replace(tzinfo=UTC)
-    return (instant - EPOCH) // timedelta(microseconds=1)
-
-
-def from_us(us: int) -> datetime:
-    """Micro-seconds since the epoch as an aware UTC datetime."""
-    return EPOCH + timedelta(microseconds=int(us))
-
-
-def parse_month(text: str) -> int:
-    """"2026-03" -> a month index (year * 12 + month - 1); ValueError on anything else."""
-    try:
-        year, month = text.split("-")
-        y, m = int(year), int(month)
-    except ValueError:
-        raise ValueError(f"not a month (YYYY-MM): {text!r}") from None
-    if len(year) != 4 or len(month) != 2 or not 1 <= m <= 12:
-        raise ValueError(f"not a month (YYYY-MM): {text!r}")
-    return y * 12 + m - 1
-
-
-def month_label(index: int) -> str:
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
-
-
-@lru_cache(maxsize=4096)
-def month_start_us(index: int, tz: str) -> int:
-    """The first instant of a calendar month in the policy timezone, in UTC micro-seconds."""
-    return to_us(datetime(index // 12, index % 12 + 1, 1, tzinfo=ZoneInfo(tz)))
-
-
-def month_of(instant_us: int, tz: str) -> int:
-    """The calendar month (index) that an instant falls in, in the policy timezone."""
-    local = from_us(instant_us).astimezone(ZoneInfo(tz))
-    return local.year * 12 + local.month - 1
-
-
-def month_range_us(start: str, end: str, tz: str) -> tuple[int, int]:
-    """[first instant of `start`, first instant after `end`) in UTC micro-seconds."""
-    first, last = parse_month(start), parse_month(end)
-    if last < first:
-        raise ValueError(f"end month {end} is before start month {start}")
-    return month_start_us(first, tz), month_start_us(last + 1, tz)
 
 
 # -- the input -----------------------------------------------------------------------------
@@ -119,6 +85,13 @@ class History:
     clk_ts: np.ndarray
     clk_event_id: np.ndarray
     _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # What the chatbot's runtime recorded per request, aligned with `req_*` (None for
+    # history without it): the cost incurred as counted (µ$; a completion's measured cost
+    # where one replaced the decision's), the decision's reason (None where not recorded)
+    # and the tokens it spent (-1 where not recorded). Only "history as recorded" reads them.
+    req_recorded_cost: np.ndarray | None = None
+    req_recorded_reason: np.ndarray | None = None
+    req_recorded_tokens: np.ndarray | None = None
 
     @property
     def n_requests(self) -> int:
@@ -167,8 +140,10 @@ class History:
                     clicks: pd.DataFrame) -> History:
         """Build from frames with integer columns (what `queries/history.py` returns).
 
-        requests: event_id, user_id, ts_us, action, cost_micro; revenue: event_id, user_id,
-        ts_us, stream, amount_micro, tokens (nullable); clicks: event_id, user_id, ts_us.
+        requests: event_id, user_id, ts_us, action, cost_micro (and optionally what the
+        runtime recorded: recorded_cost_micro, recorded_reason, recorded_tokens); revenue:
+        event_id, user_id, ts_us, stream, amount_micro, tokens (nullable); clicks: event_id,
+        user_id, ts_us.
         """
         all_users = pd.concat([requests["user_id"], revenue["user_id"], clicks["user_id"]],
                               ignore_index=True).astype(object)
@@ -187,6 +162,13 @@ class History:
         p_req = _order(req_u, req_ts, req_eid)
         p_rev = _order(rev_u, rev_ts, rev_eid)
         p_clk = _order(clk_u, clk_ts, clk_eid)
+        recorded: dict[str, Any] = {}
+        if "recorded_reason" in requests.columns:
+            recorded = {
+                "req_recorded_cost": col(requests, "recorded_cost_micro", np.int64)[p_req],
+                "req_recorded_reason": col(requests, "recorded_reason", object)[p_req],
+                "req_recorded_tokens": col(requests, "recorded_tokens", np.int64)[p_req],
+            }
         tokens = revenue["tokens"]
         has_tokens = tokens.notna().to_numpy(dtype=bool)
         tokens_arr = tokens.fillna(-1).to_numpy(dtype=np.int64)
@@ -201,6 +183,7 @@ class History:
             rev_tokens=tokens_arr[p_rev], rev_has_tokens=has_tokens[p_rev],
             rev_event_id=rev_eid[p_rev],
             clk_user=clk_u[p_clk], clk_ts=clk_ts[p_clk], clk_event_id=clk_eid[p_clk],
+            **recorded,
         )
 
 
@@ -227,18 +210,6 @@ def _order(user: np.ndarray, ts: np.ndarray, eid: np.ndarray) -> np.ndarray:
             run = perm[s:e]
             perm[s:e] = run[np.argsort(eid[run].astype(str), kind="stable")]
     return perm
-
-
-# -- token credits ---------------------------------------------------------------------------
-def tokens_credited(amount: int, recorded: int | None, policy: Policy) -> int:
-    """Tokens a `tokens` purchase adds: as recorded, else floor(amount/price) + bonus_pct% (floor)
-    of that when amount >= bonus_min ("at least", so exactly bonus_min earns the bonus)."""
-    if recorded is not None:
-        return recorded
-    base = amount // policy.token_price
-    if amount >= policy.bonus_min:
-        base += base * policy.bonus_pct // 100
-    return base
 
 
 # -- the result ------------------------------------------------------------------------------
@@ -314,87 +285,35 @@ def finish(policy: Policy, columns: dict[str, Any], span: tuple[int, int] | None
     return ReplayResult(policy.name, table, months, total)
 
 
-def _flush(cols: dict[str, list[Any]], row: dict[str, Any], cost: int, revenue: int,
-           policy: Policy) -> None:
-    """Close a user-month: its money and the level at month end, level_of(cost, revenue)."""
-    row.update(cost=cost, revenue=revenue, profit=revenue - cost,
-               level=level_of(cost, revenue, policy).value)
-    for c in TABLE_COLUMNS:
-        cols[c].append(row[c])
+def _append_row(cols: dict[str, list[Any]], user_id: str, tally: MonthTally,
+                policy: Policy) -> None:
+    """Close a user-month: its counts, its money and the level at month end,
+    level_of(cost, revenue)."""
+    cols["user_id"].append(user_id)
+    cols["month"].append(month_label(tally.month))
+    cols["requests"].append(tally.requests)
+    cols["served"].append(tally.served)
+    for reason in NOT_SERVED_REASONS:
+        cols[f"not_served_{reason}"].append(tally.not_served[reason])
+    cols["tokens_spent"].append(tally.tokens_spent)
+    cols["cost"].append(tally.cost)
+    cols["revenue"].append(tally.revenue)
+    cols["profit"].append(tally.revenue - tally.cost)
+    cols["level"].append(level_of(tally.cost, tally.revenue, policy).value)
 
 
 # -- the plain replay --------------------------------------------------------------------------
 def replay_plain(history: History, policy: Policy, start: str | None = None,
                  end: str | None = None) -> ReplayResult:
-    """The reference replay: per user, events in the spec's order, one `decide` per request."""
+    """The reference replay: every user's events in the spec's order through `UserFold`,
+    one `decide` per request."""
     span = resolve_months(history, policy, start, end)
     cols: dict[str, list[Any]] = {c: [] for c in TABLE_COLUMNS}
     if span is None:
         return finish(policy, cols, span)
     lo, hi = month_start_us(span[0], policy.timezone), month_start_us(span[1] + 1, policy.timezone)
-    tz = policy.timezone
-
-    # Per user: (ts, rank, event_id, kind, ...): revenue and clicks (rank 0) before requests.
-    events: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
-    tokens = [t if has else None
-              for t, has in zip(history.rev_tokens.tolist(), history.rev_has_tokens.tolist(),
-                                strict=True)]
-    for u, t, eid, stream, amount, recorded in zip(
-            history.rev_user.tolist(), history.rev_ts.tolist(), history.rev_event_id.tolist(),
-            history.rev_stream.tolist(), history.rev_amount.tolist(), tokens, strict=True):
-        if lo <= t < hi:
-            events[u].append((t, 0, str(eid), "rev", str(stream), amount, recorded))
-    for u, t, eid in zip(history.clk_user.tolist(), history.clk_ts.tolist(),
-                         history.clk_event_id.tolist(), strict=True):
-        if lo <= t < hi:
-            events[u].append((t, 0, str(eid), "clk"))
-    for u, t, eid, action, est in zip(
-            history.req_user.tolist(), history.req_ts.tolist(), history.req_event_id.tolist(),
-            history.req_action.tolist(), history.req_cost.tolist(), strict=True):
-        if lo <= t < hi:
-            events[u].append((t, 1, str(eid), "req", str(action), est))
-
-    for u in sorted(events):
+    for u, events in sorted(events_by_user(history, lo, hi).items()):
         user_id = str(history.users[u])
-        paid, last_click = 0, None
-        month_lo = month_hi = 0
-        cost = revenue = free = 0
-        premium = False
-        row: dict[str, Any] | None = None
-
-        for event in sorted(events[u]):
-            t, kind = event[0], event[3]
-            if kind == "clk":
-                last_click = from_us(t)
-                continue
-            if not month_lo <= t < month_hi:  # a new calendar month (policy timezone)
-                m = month_of(t, tz)
-                month_lo, month_hi = month_start_us(m, tz), month_start_us(m + 1, tz)
-                if row is not None:
-                    _flush(cols, row, cost, revenue, policy)
-                cost, revenue, free, premium = 0, 0, policy.free_monthly, False
-                row = {"user_id": user_id, "month": month_label(m), "requests": 0, "served": 0,
-                       "tokens_spent": 0, **{f"not_served_{r}": 0 for r in NOT_SERVED_REASONS}}
-            assert row is not None
-            if kind == "rev":
-                stream, amount, recorded = event[4], event[5], event[6]
-                revenue += amount
-                if stream == "tokens":
-                    paid += tokens_credited(amount, recorded, policy)
-                elif stream == "premium" and amount > 0:
-                    premium = True
-                continue
-            d = decide(State(cost, revenue, free, paid, premium, last_click), event[4], event[5],
-                       policy, from_us(t))
-            row["requests"] += 1
-            if d.reason in (REASON_OK, REASON_SYSTEM):
-                row["served"] += 1
-            else:
-                row[f"not_served_{d.reason}"] += 1
-            row["tokens_spent"] += d.tokens_spent
-            cost += d.cost
-            free -= d.free_tokens_spent
-            paid -= d.paid_tokens_spent
-        if row is not None:
-            _flush(cols, row, cost, revenue, policy)
+        for tally in UserFold(policy).feed(events).months:
+            _append_row(cols, user_id, tally, policy)
     return finish(policy, cols, span)

@@ -18,24 +18,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from enforcement.decide import State, decide, level_of
+from enforcement.decide import State, level_of
 from enforcement.fast_replay import replay_fast
+from enforcement.fold import UserFold, events_by_user
 from enforcement.levels import LEVELS, NOT_SERVED_REASONS, Level
 from enforcement.money import to_micro, usd
+from enforcement.months import month_label, month_start_us, parse_month
 from enforcement.policy import Policy, PolicyError
-from enforcement.replay import (
-    History,
-    ReplayResult,
-    finish,
-    from_us,
-    month_label,
-    month_of,
-    month_start_us,
-    parse_month,
-    tokens_credited,
-)
+from enforcement.replay import History, ReplayResult, finish
 
 RECORDED = "history as recorded"
+_EARLIEST = int(np.iinfo(np.int64).min)  # the probe folds from the first loaded event
 
 # -- the policy's keys, grouped as a founder thinks of them -------------------------------
 GROUPS: tuple[str, ...] = ("Thresholds", "Profit bands", "Tokens and token costs",
@@ -137,38 +130,68 @@ def month_span(first: str, last: str) -> tuple[int, int]:
 def recorded(history: History, policy: Policy, first: str, last: str) -> ReplayResult:
     """What history recorded, summarised like a replay (levels judged by `policy`).
 
-    Served / not served and tokens are not in the record (the original service logged
-    costs even for refused requests), so those columns are zero here and the page says
-    "not recorded"; cost, revenue, profit, users at target and levels are exact.
+    The chatbot's runtime records each decision (served or its reason, tokens spent) and
+    the cost it incurred: those requests count as they were decided. The original service
+    recorded only costs (even for refused requests), so its requests count as served with
+    no tokens, and the page says "not recorded" unless `decisions_recorded` holds. Cost,
+    revenue, profit, users at target and levels are exact either way.
     """
     span = month_span(first, last)
     tz = policy.timezone
     bounds = np.array([month_start_us(m, tz) for m in range(span[0], span[1] + 2)], np.int64)
+    n = history.n_requests
+    req_cost = history.req_recorded_cost if history.req_recorded_cost is not None \
+        else history.req_cost
+    reasons = history.req_recorded_reason if history.req_recorded_reason is not None \
+        else np.full(n, None, dtype=object)
+    tokens = history.req_recorded_tokens if history.req_recorded_tokens is not None \
+        else np.full(n, -1, dtype=np.int64)
 
-    def window(users: np.ndarray, ts: np.ndarray, money: np.ndarray) -> pd.DataFrame:
-        inside = (ts >= bounds[0]) & (ts < bounds[-1])
-        month = np.searchsorted(bounds, ts[inside], side="right") - 1
-        return pd.DataFrame({"u": users[inside], "m": month, "x": money[inside]})
+    def inside(ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        mask = (ts >= bounds[0]) & (ts < bounds[-1])
+        return mask, np.searchsorted(bounds, ts[mask], side="right") - 1
 
-    req = window(history.req_user, history.req_ts, history.req_cost)
-    rev = window(history.rev_user, history.rev_ts, history.rev_amount)
-    cost = req.groupby(["u", "m"]).agg(cost=("x", "sum"), requests=("x", "size"))
+    mask, month = inside(history.req_ts)
+    reason = reasons[mask]
+    req = pd.DataFrame({"u": history.req_user[mask], "m": month, "x": req_cost[mask],
+                        "t": np.maximum(tokens[mask], 0),
+                        **{r: (reason == r).astype(np.int64) for r in NOT_SERVED_REASONS}})
+    rmask, rmonth = inside(history.rev_ts)
+    rev = pd.DataFrame({"u": history.rev_user[rmask], "m": rmonth,
+                        "x": history.rev_amount[rmask]})
+    cost = req.groupby(["u", "m"]).agg(cost=("x", "sum"), requests=("x", "size"),
+                                       tokens_spent=("t", "sum"),
+                                       **{r: (r, "sum") for r in NOT_SERVED_REASONS})
     revenue = rev.groupby(["u", "m"]).agg(revenue=("x", "sum"))
     rows = cost.join(revenue, how="outer").fillna(0).astype(np.int64).reset_index()
+    refused = sum(rows[r] for r in NOT_SERVED_REASONS)
     labels = np.array([month_label(span[0] + i) for i in range(len(bounds) - 1)], dtype=object)
     level = [level_of(int(c), int(r), policy).value
              for c, r in zip(rows["cost"], rows["revenue"], strict=True)]
     columns: dict[str, Any] = {
         "user_id": history.users[rows["u"].to_numpy()],
         "month": labels[rows["m"].to_numpy()],
-        "requests": rows["requests"], "served": rows["requests"],
-        **{f"not_served_{r}": np.zeros(len(rows), np.int64) for r in NOT_SERVED_REASONS},
-        "tokens_spent": np.zeros(len(rows), np.int64),
+        "requests": rows["requests"], "served": rows["requests"] - refused,
+        **{f"not_served_{r}": rows[r] for r in NOT_SERVED_REASONS},
+        "tokens_spent": rows["tokens_spent"],
         "cost": rows["cost"], "revenue": rows["revenue"],
         "profit": rows["revenue"] - rows["cost"], "level": level,
     }
     result = finish(policy, columns, span)
     return ReplayResult(RECORDED, result.table, result.months, result.total)
+
+
+def decisions_recorded(history: History, policy: Policy, first: str, last: str) -> bool:
+    """Whether every request of the months was recorded with its decision (the runtime
+    wrote them), so "history as recorded" can show served, refused and tokens."""
+    if history.req_recorded_reason is None:
+        return False
+    span = month_span(first, last)
+    lo, hi = month_start_us(span[0], policy.timezone), month_start_us(span[1] + 1,
+                                                                        policy.timezone)
+    mask = (history.req_ts >= lo) & (history.req_ts < hi)
+    reasons = history.req_recorded_reason[mask]
+    return bool(len(reasons)) and all(r is not None for r in reasons)
 
 
 def replay(history: History, policy: Policy, first: str, last: str) -> ReplayResult:
@@ -379,52 +402,15 @@ def month_to_date(history: History, user_id: str, now_us: int, policy: Policy) -
     """The user's position just before `now` under `policy`: their loaded history folded
     through `decide` from the start of the loaded period, events before `now` only.
 
-    The same bookkeeping as the replay (month resets, token credits, clicks carried over);
-    a test holds its month-end cost and revenue equal to `replay_plain`'s row.
+    The replay's own fold (`fold.UserFold`), so month resets, token credits and clicks
+    carried over are the replay's; a test holds the two equal request by request.
     """
     hits = np.flatnonzero(history.users == user_id)
     if not len(hits):
         raise KeyError(f"no history for user {user_id!r}")
     u = int(hits[0])
-    tz = policy.timezone
-    events: list[tuple[int, int, str, str, int]] = []
-    for kind, rank, users, stamps, ids in (
-        ("rev", 0, history.rev_user, history.rev_ts, history.rev_event_id),
-        ("clk", 0, history.clk_user, history.clk_ts, history.clk_event_id),
-        ("req", 1, history.req_user, history.req_ts, history.req_event_id),
-    ):
-        for i in np.flatnonzero((users == u) & (stamps < now_us)):
-            events.append((int(stamps[i]), rank, str(ids[i]), kind, int(i)))
-    now_month = month_of(now_us, tz)
-    cost = revenue = paid = 0
-    free, premium, last_click = policy.free_monthly, False, None
-    month: int | None = None
-    for t, _rank, _eid, kind, i in sorted(events):
-        if kind == "clk":
-            last_click = from_us(t)
-            continue
-        m = month_of(t, tz)
-        if m != month:
-            month, cost, revenue, free, premium = m, 0, 0, policy.free_monthly, False
-        if kind == "rev":
-            amount = int(history.rev_amount[i])
-            revenue += amount
-            stream = history.rev_stream[i]
-            if stream == "tokens":
-                recorded_tokens = int(history.rev_tokens[i]) if history.rev_has_tokens[i] \
-                    else None
-                paid += tokens_credited(amount, recorded_tokens, policy)
-            elif stream == "premium" and amount > 0:
-                premium = True
-            continue
-        d = decide(State(cost, revenue, free, paid, premium, last_click),
-                   str(history.req_action[i]), int(history.req_cost[i]), policy, from_us(t))
-        cost += d.cost
-        free -= d.free_tokens_spent
-        paid -= d.paid_tokens_spent
-    if month != now_month:  # nothing yet this month: a fresh month
-        cost, revenue, free, premium = 0, 0, policy.free_monthly, False
-    return State(cost, revenue, free, paid, premium, last_click)
+    events = events_by_user(history, _EARLIEST, now_us, user=u).get(u, [])
+    return UserFold(policy).feed(events).state_at(now_us)
 
 
 def typical_cost(history: History, action: str) -> int:

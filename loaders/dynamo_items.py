@@ -4,6 +4,17 @@ Shared by every path that meets those items: the DynamoDB loader, DynamoDB-JSON
 export files and S3 exports. The quirks are the data contract's: naive UTC
 timestamps, Decimal numbers, `whatsapp:` phones, estimate and `_completed` lines
 (paired by the loading path), and `revenue_type` names to map to a stream.
+
+What the chatbot's runtime (`runtime/`, ../shared/spec/runtime.md) adds is read here too:
+- a sort key `timestamp` made unique by a suffix, `2026-03-01T09:00:00#0000000042` (the
+  user's event sequence number): the instant is the part before `#`, the event id keeps
+  the whole key, so two requests in one microsecond are two rows, in decision order;
+- the decision on each cost item (`requested_cost`, `decision_*`, `policy_id`,
+  `request_id`);
+- the affiliate table's items (`kind`: shown, click or conversion);
+- its idempotency keys (`record_type: idempotency`, sort key `request#<id>` and the
+  like): bookkeeping that repeats what the event items hold, so they are skipped, not
+  refused.
 """
 
 from __future__ import annotations
@@ -27,6 +38,9 @@ STREAMS = {
     "data": "data",
     "data_monetization": "data",
 }
+AFFILIATE_KINDS = ("shown", "click", "conversion")
+IDEMPOTENCY_RECORD = "idempotency"
+SEQUENCE_SEPARATOR = "#"
 _deserializer = TypeDeserializer()
 _TYPE_TAGS = {"S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS", "BS"}
 
@@ -80,12 +94,20 @@ def _details(value: Any) -> dict | None:
     return value if isinstance(value, dict) else None
 
 
+def instant_text(timestamp: Any) -> str | None:
+    """The instant of a sort key: the runtime's `<iso>#<sequence>` loses its suffix."""
+    text = _text(timestamp)
+    return text.split(SEQUENCE_SEPARATOR, 1)[0] if text else text
+
+
 def table_of(item: dict[str, Any]) -> str | None:
     """Which original table an item comes from, by its shape; None when unknown."""
     if "revenue_type" in item or "revenue_amount" in item:
         return "revenue_events"
     if "token_balance" in item:
         return "token_balances"
+    if "kind" in item and "event_type" not in item:
+        return "affiliate_events"
     if "event_type" in item or "actual_cost" in item:
         return "cost_events"
     return None
@@ -96,13 +118,19 @@ def cost_row(item: dict[str, Any]) -> dict[str, Any]:
     return {
         "event_id": f"costs:{item.get('user_phone')}#{item.get('timestamp')}",
         "user_id": _text(item.get("user_phone")),
-        "ts": _text(item.get("timestamp")),
+        "ts": instant_text(item.get("timestamp")),
         "action": None,  # derived from event_type by the loading path
         "event_type": _text(item.get("event_type")),
         "cost_usd": _text(item.get("actual_cost")),
         "counted": None,  # estimate/actual pairing decides
         "category": _text((details or {}).get("category")),
         "details": json.dumps(_json_safe(details)) if details is not None else None,
+        "requested_cost_usd": _text(item.get("requested_cost")),
+        "decision_served": _text(item.get("decision_served")),
+        "decision_level": _text(item.get("decision_level")),
+        "decision_reason": _text(item.get("decision_reason")),
+        "policy_id": _text(item.get("policy_id")),
+        "request_id": _text(item.get("request_id")),
     }
 
 
@@ -114,7 +142,7 @@ def revenue_row(item: dict[str, Any]) -> dict[str, Any]:
     return {
         "event_id": f"revenue:{item.get('user_phone')}#{item.get('timestamp')}",
         "user_id": _text(item.get("user_phone")),
-        "ts": _text(item.get("timestamp")),
+        "ts": instant_text(item.get("timestamp")),
         "stream": stream_of(item.get("revenue_type")),
         "amount_usd": _text(item.get("revenue_amount")),
         "tokens": _text(tokens),
@@ -132,7 +160,18 @@ def token_row(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-MAPPERS = {"cost_events": cost_row, "revenue_events": revenue_row, "token_balances": token_row}
+def affiliate_row(item: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "event_id": f"affiliate:{item.get('user_phone')}#{item.get('timestamp')}",
+        "user_id": _text(item.get("user_phone")),
+        "ts": instant_text(item.get("timestamp")),
+        "partner": _text(item.get("partner")),
+        "kind": _text(item.get("kind")),
+    }
+
+
+MAPPERS = {"cost_events": cost_row, "revenue_events": revenue_row, "token_balances": token_row,
+           "affiliate_events": affiliate_row}
 
 
 def items_to_chunk(items: Iterable[dict[str, Any]], *, expect: str | None = None) -> Chunk:
@@ -148,6 +187,8 @@ def items_to_chunk(items: Iterable[dict[str, Any]], *, expect: str | None = None
         read += 1
         raw_text = json.dumps(_json_safe(raw), default=str)
         item = plain_item(raw.get("Item", raw) if isinstance(raw, dict) else {})
+        if item.get("record_type") == IDEMPOTENCY_RECORD:
+            continue  # the runtime's bookkeeping: the event item it guards is loaded instead
         table = table_of(item)
         if table is None or (expect is not None and table != expect):
             found = table or "no known table"

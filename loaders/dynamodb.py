@@ -1,11 +1,12 @@
-"""`python -m loaders dynamodb`: the chatbot's own DynamoDB tables (costs, revenue, tokens).
+"""`python -m loaders dynamodb`: the chatbot's own DynamoDB tables (costs, revenue, tokens,
+and the runtime's affiliate table where it exists).
 
 The first load scans each table in parallel segments (the client's paginators, one
 thread per segment). Later loads are incremental: they query the `MonthIndex` GSI for
 each month from the previous load's start (its watermark), minus a lookback for late
 writes and clock skew, through the current month, so they read everything a full scan
 would have added and the upsert makes them equal. `--full` forces a scan. Numbers
-are deserialised to Decimal (TypeDeserializer), never float. All three tables go in
+are deserialised to Decimal (TypeDeserializer), never float. All the tables go in
 one load: a failure anywhere leaves the database as it was, and the error names the
 table.
 """
@@ -30,9 +31,12 @@ from loaders import _aws, dynamo_items
 from loaders.pipeline import Chunk, LoadError, LoadResult, last_watermark, load
 
 COMMAND = "dynamodb"
-HELP = "load the chatbot's DynamoDB tables (costs, revenue, tokens)"
+HELP = "load the chatbot's DynamoDB tables (costs, revenue, tokens; affiliate where it exists)"
 # Logical table (the name's middle part) -> contract table.
-TABLES = {"costs": "cost_events", "revenue": "revenue_events", "tokens": "token_balances"}
+TABLES = {"costs": "cost_events", "revenue": "revenue_events", "tokens": "token_balances",
+          "affiliate": "affiliate_events"}
+# Tables a deployment may lack: the original service never had the runtime's affiliate table.
+OPTIONAL_TABLES = {"affiliate"}
 MONTH_INDEX = "MonthIndex"
 CHUNK_ITEMS = 20_000
 DEFAULT_SEGMENTS = 4
@@ -142,7 +146,8 @@ def resolve_tables(client: Any, prefix: str, env: str) -> list[TablePlan]:
                                    item_count=desc.get("ItemCount")))
             break
         else:
-            missing.append(f"{logical} (tried {' and '.join(candidates)})")
+            if logical not in OPTIONAL_TABLES:
+                missing.append(f"{logical} (tried {' and '.join(candidates)})")
     if missing:
         where = client.meta.region_name + (f" at {client.meta.endpoint_url}"
                                            if client.meta.endpoint_url else "")
@@ -264,7 +269,7 @@ def load_dynamodb(db: Path, *, env: str, region: str | None = None,
                   source: str | None = None, client: Any = None,
                   progress: Progress | None = None, now: datetime | None = None
                   ) -> tuple[LoadResult, list[TablePlan]]:
-    """Load the three tables in one load; returns the load's result and what was read."""
+    """Load every table found in one load; returns the load's result and what was read."""
     source = source or default_source(prefix, env)
     if client is None:
         client = _aws.client("dynamodb", region=region, endpoint_url=endpoint_url,

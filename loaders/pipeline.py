@@ -25,11 +25,15 @@ from loaders.publish import connect_read_only, new_version
 
 SQL_DIR = Path(__file__).with_name("sql")
 
+# Nullable cost columns only the chatbot's runtime records (runtime.md); a source
+# without them stages nulls.
+RUNTIME_COST_COLUMNS = ("requested_cost_usd", "decision_served", "decision_level",
+                        "decision_reason", "policy_id", "request_id")
 # Staged columns per contract table (the source's values, as VARCHAR), and the key
 # a reload upserts by.
 STAGE_COLUMNS: dict[str, tuple[str, ...]] = {
     "cost_events": ("event_id", "user_id", "ts", "action", "event_type", "cost_usd", "counted",
-                    "category", "details"),
+                    "category", "details", *RUNTIME_COST_COLUMNS),
     "revenue_events": ("event_id", "user_id", "ts", "stream", "amount_usd", "tokens", "partner",
                        "details"),
     "token_balances": ("user_id", "as_of", "balance"),
@@ -44,7 +48,7 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
 # Columns written to each target table (besides source and load_id), and its key.
 TARGET_COLUMNS: dict[str, tuple[str, ...]] = {
     "cost_events": ("event_id", "user_id", "ts", "action", "event_type", "cost_usd", "counted",
-                    "category", "details", "pairing"),
+                    "category", "details", "pairing", *RUNTIME_COST_COLUMNS),
     "revenue_events": ("event_id", "user_id", "ts", "stream", "amount_usd", "tokens", "partner",
                        "details"),
     "token_balances": ("user_id", "as_of", "balance"),

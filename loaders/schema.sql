@@ -14,8 +14,24 @@ CREATE TABLE IF NOT EXISTS cost_events (
     details    JSON,
     source     VARCHAR NOT NULL,
     load_id    BIGINT,
-    pairing    BOOLEAN NOT NULL DEFAULT false  -- counted is derived by estimate/actual pairing
+    pairing    BOOLEAN NOT NULL DEFAULT false, -- counted is derived by estimate/actual pairing
+    -- What the chatbot's runtime records with each decision (../shared/spec/runtime.md);
+    -- null where the source did not record it (all history of the original service).
+    requested_cost_usd DECIMAL(18, 6),    -- the request's estimated cost at full service
+    decision_served    BOOLEAN,
+    decision_level     VARCHAR,
+    decision_reason    VARCHAR,
+    policy_id          VARCHAR,           -- `<policy name>@<12 hex of its content's sha256>`
+    request_id         VARCHAR            -- pairs a runtime request with its completion
 );
+
+-- A database written before those columns existed gains them on its next load.
+ALTER TABLE cost_events ADD COLUMN IF NOT EXISTS requested_cost_usd DECIMAL(18, 6);
+ALTER TABLE cost_events ADD COLUMN IF NOT EXISTS decision_served BOOLEAN;
+ALTER TABLE cost_events ADD COLUMN IF NOT EXISTS decision_level VARCHAR;
+ALTER TABLE cost_events ADD COLUMN IF NOT EXISTS decision_reason VARCHAR;
+ALTER TABLE cost_events ADD COLUMN IF NOT EXISTS policy_id VARCHAR;
+ALTER TABLE cost_events ADD COLUMN IF NOT EXISTS request_id VARCHAR;
 
 CREATE TABLE IF NOT EXISTS revenue_events (
     event_id   VARCHAR NOT NULL,

@@ -1,5 +1,6 @@
-"""Daily (the landing page): the picked day's figures against the day before, 90-day trends,
-where the money went, and what needs a look today. Every number comes from queries.kpis."""
+"""Daily (the landing page): are we OK this month (the verdict), whom to act on, then the
+picked day's figures against the day before, 90-day trends and where the money went. Every
+number comes from the query layer (queries.verdict, queries.actions, queries.kpis)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from datetime import date, timedelta
 
 import streamlit as st
 
-from core import privacy, targets
-from dashboard import data, kpi_charts, ui
+from core import palette, targets
+from dashboard import alerts_panel, data, kpi_charts, morning, ui
 from queries import kpis as K
 
 TREND_DAYS = 90
@@ -16,7 +17,12 @@ TREND_DAYS = 90
 view = ui.period_page("Daily", "day")
 tz, policy, first, day, previous = view.tz, view.policy, view.first, view.period, view.previous
 k, p = view.now, view.before
-st.caption(f"{k['label']} · reporting timezone {tz} · change against {previous}")
+morning.render_verdict(day, tz, policy, first)  # the answer first, in the phone's first screen
+morning.render_actions(day, tz, policy, key="daily_actions")
+alerts_panel.firing_now()  # what the alert rules find at this moment, whatever the day picked
+
+st.subheader(f"{k['label']}")
+st.caption(f"Reporting timezone {tz} · change against {previous}")
 
 age = targets.month_number(K.period_name("month", first), day[:7])
 ui.figure_cards("daily", view, age)  # the day's figures of core.metrics, with their targets
@@ -27,13 +33,16 @@ series = data.cached(K.daily_series)(first_day=max(start, first),
                                      last_day=date.fromisoformat(day), tz=tz, policy=policy)
 left, right = st.columns(2)
 left.plotly_chart(kpi_charts.money_trend(series), width="stretch")
+left.caption("How to read this: data revenue is paid once a month, on its last day, so "
+             "revenue and profit spike there; the share at target climbs through each month "
+             "as users pay, and starts again on the 1st.")
 right.plotly_chart(kpi_charts.at_target_trend(series, at_target.value), width="stretch")
 
 left, mid, right = st.columns(3)
 left.plotly_chart(kpi_charts.money_bars(k["cost_by_action"], "Cost by action (USD)", x="Action",
-                                        color="#b45309"), width="stretch")
+                                        color=palette.COST), width="stretch")
 mid.plotly_chart(kpi_charts.money_bars(k["cost_by_category"], "Cost by category (USD)",
-                                       x="Category", color="#b45309"), width="stretch")
+                                       x="Category", color=palette.COST), width="stretch")
 right.plotly_chart(kpi_charts.money_bars(k["revenue_by_stream"], "Revenue by stream (USD)",
                                          x="Stream"), width="stretch")
 
@@ -42,17 +51,7 @@ left.plotly_chart(kpi_charts.levels_bars(k["users_by_level"],
                                          "Users by level, month to date (users)"),
                   width="stretch")
 with right:
-    st.subheader("Alerts")
-    unpaid = data.cached(K.unpaid_over_cutoff)(day=day, tz=tz, policy=policy)
-    if unpaid.empty:
-        st.success("No user is over the cutoff without a payment this month.")
-    else:
-        st.error(f"{len(unpaid):,} users over the cutoff with no payment this month")
-        st.dataframe(
-            {"user": privacy.mask_column(unpaid["user_id"]),
-             "cost MTD (USD)": [ui.money(v) for v in unpaid["cost_usd"]],
-             "revenue MTD (USD)": [ui.money(v) for v in unpaid["revenue_usd"]],
-             "level": unpaid["level"]}, hide_index=True, height=220)
+    st.subheader("Cost per user")
     spikes = K.cost_per_user_alerts(series)
     if spikes.empty:
         st.success(f"No day in the last {TREND_DAYS} had a cost per user far above the usual.")

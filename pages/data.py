@@ -7,8 +7,9 @@ import streamlit as st
 
 from core import secrecy, settings
 from core.privacy import mask_text
-from dashboard import data, ui
+from dashboard import alerts_panel, data, ui
 from dashboard.sources import render_sources
+from queries import policies
 
 st.title("Data")
 if data.current_version() is None:  # nothing loaded yet: offer the configured sources
@@ -34,6 +35,18 @@ hidden = secrecy.secret_values(settings.secrets())  # an error may quote a URL o
 log["error"] = [secrecy.redact(e, hidden) if isinstance(e, str) else e for e in log["error"]]
 st.dataframe(log, hide_index=True, width="stretch")
 
+st.subheader("Policies in force")
+in_force = data.cached(policies.in_force)()
+if in_force.empty:
+    st.caption("No decision recorded by the chatbot's runtime yet: the loaded history was "
+               "written by the original service, which recorded no policy.")
+else:
+    st.caption("Which policy the runtime decided with, and when (UTC): the What-if page can "
+               "start from the newest.")
+    st.dataframe(in_force.rename(columns={"first_decision": "first decision",
+                                          "last_decision": "last decision"}),
+                 hide_index=True, width="stretch")
+
 st.subheader("Rejected rows")
 reasons = data.query("rejected_reasons")
 if reasons.empty:
@@ -49,3 +62,5 @@ else:
     st.dataframe(rejected, hide_index=True, width="stretch")
 
 render_sources()
+
+alerts_panel.sent_list()  # the alerts `python -m alerts check` sent, and admins' tests

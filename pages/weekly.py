@@ -1,6 +1,6 @@
 """Weekly: the week against the week before, who makes and loses money, and the report files.
 
-Everything shown comes from `report.weekly.build_weekly` (the query layer), the same
+Everything shown comes from `report.model.build_weekly` (the query layer), the same
 object the weekly report command renders, so the page and the files agree to the cent.
 """
 
@@ -18,18 +18,21 @@ from enforcement.levels import LEVELS
 from enforcement.policy import load_policy
 from queries import kpis as K
 from queries import weekly
-from report import charts
-from report import weekly as report
+from report import cells, charts, files, model
+from report import columns as cols
 
 
 def table(df: pd.DataFrame, columns: Sequence[tuple[str, str, str]]) -> None:
     """A report table on the page: labelled, phones masked, money shown as dollars."""
     money = {label: st.column_config.NumberColumn(label, format="dollar")
-             for _k, label, kind in columns if kind == report.MONEY}
+             for _k, label, kind in columns if kind == cells.MONEY}
+    # printf puts a sign after a "$" ("$-0.0010"): per-request money shows as plain USD
+    unit = {label: st.column_config.NumberColumn(f"{label} (USD)", format="%.4f")
+            for _k, label, kind in columns if kind == cells.UNIT_MONEY}
     pct = {label: st.column_config.NumberColumn(label, format="%.1f%%")
-           for _k, label, kind in columns if kind == report.PCT}
-    st.dataframe(report.display_frame(df, columns), hide_index=True, width="stretch",
-                 column_config=money | pct)
+           for _k, label, kind in columns if kind == cells.PCT}
+    st.dataframe(cells.display_frame(df, columns), hide_index=True, width="stretch",
+                 column_config=money | unit | pct)
 
 
 st.title("Weekly")
@@ -43,13 +46,22 @@ if span is None:
     st.stop()
 week = ui.period_picker("week", *span, default=data.cached(weekly.default_week)(tz=tz))
 
-rep: report.WeeklyReport = data.cached(report.build_weekly)(week=week, tz=tz, policy=policy)
+rep: model.WeeklyReport = data.cached(model.build_weekly)(week=week, tz=tz, policy=policy)
 st.caption(f"{rep.label} · compared with {rep.previous} · timezone {tz} · policy {policy.name}")
 if rep.empty:
     st.warning(f"No data for {rep.week}: no cost or revenue event in that week.")
 
+# -- the report files first, built by the report command's code ----------------------------
+st.caption("This week's report: the same files as `python -m dashboard.report weekly`; "
+           "phones masked.")
+for col, fmt in zip(st.columns(len(files.FORMATS)), files.FORMATS, strict=True):
+    with col:
+        st.download_button(f"Download .{fmt}", functools.partial(files.render, rep, fmt),
+                           file_name=files.file_name(rep, fmt), mime=files.MIME[fmt],
+                           on_click="ignore", key=f"download_{fmt}")
+
 # -- headline figures against the week before and the targets ------------------------------
-rows = {r["key"]: r for r in report.kpi_table(rep)}
+rows = {r["key"]: r for r in model.kpi_table(rep)}
 shown = metrics.headline(metrics.WEEKLY)  # the week's headline figures of core.metrics
 for start in range(0, len(shown), 4):
     for col, m in zip(st.columns(4), shown[start:start + 4], strict=False):
@@ -59,10 +71,10 @@ for start in range(0, len(shown), 4):
 
 with st.expander("Every key figure against the week before"):
     st.dataframe(
-        [{"Figure": r["label"], rep.week: report.show(r["kind"], r["value"]),
-          rep.previous: report.show(r["kind"], r["previous"]),
-          "Change": report.fmt_change(r["kind"], r["value"], r["previous"]),
-          "Target": report.fmt_target(r["target"], r["kind"]),
+        [{"Figure": r["label"], rep.week: cells.show(r["kind"], r["value"]),
+          rep.previous: cells.show(r["kind"], r["previous"]),
+          "Change": cells.fmt_change(r["kind"], r["value"], r["previous"]),
+          "Target": cells.fmt_target(r["target"], r["kind"]),
           "Met": "" if r["met"] is None else ("✔" if r["met"] else "✘")}
          for r in rows.values()], hide_index=True, width="stretch")
 
@@ -79,13 +91,13 @@ levels = st.multiselect("Level (month to date)", [lv.value for lv in LEVELS],
 users = rep.users[rep.users["level"].isin(levels)]
 st.caption(f"{len(users):,} of {len(rep.users):,} users with a counted cost or a revenue event "
            "in the week; click a column to sort. Phones show their last four digits.")
-table(users, report.user_columns())
+table(users, cols.user_columns())
 
 # -- revenue streams and cost drivers ------------------------------------------------------
 st.subheader("Revenue stream performance")
-table(rep.streams, report.STREAM_COLUMNS)
+table(rep.streams, cols.STREAM_COLUMNS)
 with st.expander("By partner / plan"):
-    table(rep.partners, report.PARTNER_COLUMNS)
+    table(rep.partners, cols.PARTNER_COLUMNS)
 
 st.subheader("Top cost drivers")
 left, right = st.columns(2)
@@ -93,25 +105,45 @@ with left:
     if not rep.actions.empty:
         st.plotly_chart(charts.actions_chart(rep.actions, rep.week, rep.previous),
                         width="stretch")
-    table(rep.actions, report.ACTION_COLUMNS)
+    table(rep.actions, cols.ACTION_COLUMNS)
 with right:
     top = rep.top_users
     if not top.empty:
-        labels = top["user_id"].map(lambda u: report.phone(u, masked=True))
+        labels = top["user_id"].map(lambda u: cells.phone(u, masked=True))
         st.plotly_chart(charts.top_users_chart(top, labels), width="stretch")
-    table(top, report.TOP_USER_COLUMNS)
+    table(top, cols.TOP_USER_COLUMNS)
+
+# -- cost optimisation opportunities (the guide's weekly report section) -------------------
+st.subheader("Cost optimisation opportunities")
+st.markdown("**Unit economics per action**")
+st.caption(model.ECONOMICS_DEFINITION)
+table(rep.economics, cols.ECONOMICS_COLUMNS)  # full width: the unit margin is the point
+left, right = st.columns(2)
+with left:
+    st.markdown("**Categories whose cost grew**")
+    st.caption(model.CATEGORY_DEFINITION)
+    if rep.categories.empty:
+        st.info(f"No category's cost grew against {rep.previous}.")
+    else:
+        table(rep.categories, cols.CATEGORY_COLUMNS)
+with right:
+    if not rep.economics.empty:
+        st.plotly_chart(charts.economics_chart(rep.economics), width="stretch")
+for heading, rule, frame, columns, none in (
+        ("Users whose cost exceeds their revenue the most", model.LOSS_DEFINITION,
+         rep.loss_users, cols.LOSS_USER_COLUMNS,
+         "No user's cost exceeded their revenue this week."),
+        ("Estimated against actual cost", model.ACCURACY_DEFINITION, rep.accuracy,
+         cols.ACCURACY_COLUMNS, "No estimate was recorded this week.")):
+    st.markdown(f"**{heading}**")
+    st.caption(rule)
+    if frame.empty:
+        st.info(none)
+    else:
+        table(frame, columns)
 
 st.subheader("Intervention effectiveness")
-st.caption(report.INTERVENTION_DEFINITION)
-table(rep.interventions, report.INTERVENTION_COLUMNS)
+st.caption(model.INTERVENTION_DEFINITION)
+table(rep.interventions, cols.INTERVENTION_COLUMNS)
 if int(rep.interventions["crossed"].sum()):
     st.plotly_chart(charts.interventions_chart(rep.interventions), width="stretch")
-
-# -- the report files, built by the report command's code ----------------------------------
-st.subheader("Weekly report")
-st.caption("The same files as `python -m dashboard.report weekly`; phones masked.")
-for col, fmt in zip(st.columns(len(report.FORMATS)), report.FORMATS, strict=True):
-    with col:
-        st.download_button(f"Download .{fmt}", functools.partial(report.render, rep, fmt),
-                           file_name=report.file_name(rep, fmt), mime=report.MIME[fmt],
-                           on_click="ignore", key=f"download_{fmt}")

@@ -25,10 +25,21 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m queries", description=__doc__.splitlines()[0])
     subs = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    k = subs.add_parser("kpis", help="every KPI of the spec for one day, ISO week or month")
+    k = subs.add_parser(
+        "kpis", help="every KPI of the spec for one day, ISO week or month",
+        description="Every figure of core.metrics for one period, as one JSON object "
+                    "(money as exact decimal strings, shares rounded to two decimals).",
+        epilog="examples (on the demo data of `make run`):\n"
+               "  .venv/bin/python -m queries kpis\n"
+               "  .venv/bin/python -m queries kpis --grain week --period 2026-W46\n"
+               "  .venv/bin/python -m queries kpis --db data/profit.duckdb --grain day "
+               "--period 2026-11-15 --timezone Europe/Paris",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     k.add_argument("--db", type=Path, help="DuckDB file (default: the settings' database)")
-    k.add_argument("--grain", required=True, choices=("day", "week", "month"))
-    k.add_argument("--period", required=True, help="2026-03-14 | 2026-W11 | 2026-03")
+    k.add_argument("--grain", default="month", choices=("day", "week", "month"),
+                   help="default: month")
+    k.add_argument("--period", help="2026-03-14 | 2026-W11 | 2026-03 (default: the latest "
+                                    "with data)")
     k.add_argument("--timezone", help="IANA reporting timezone (default: the setting, UTC)")
     k.add_argument("--policy", type=Path, help="policy TOML (default: the current policy)")
     k.add_argument("--format", choices=("json",), default="json")
@@ -48,8 +59,9 @@ def kpis_command(args: argparse.Namespace) -> int:
         engine, lake, master = engines.source_of(args)
         tz = args.timezone or settings.timezone()
         kpis.zone(tz)
-        kpis.make_period(args.grain, args.period, tz)
-        policy = kpis.resolve_policy(args.policy)
+        if args.period is not None:
+            kpis.make_period(args.grain, args.period, tz)
+        policy = kpis.resolve_policy(args.policy or settings.policy_path())
     except (ValueError, PolicyError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -66,6 +78,12 @@ def kpis_command(args: argparse.Namespace) -> int:
             return 1
         con = connect_read_only(Path(db))
     try:
+        if args.period is None:  # the latest period with data
+            span = kpis.data_span(con, tz)
+            if span is None:
+                print(f"error: {db} holds no data; name the --period", file=sys.stderr)
+                return EXIT_USAGE
+            args.period = kpis.period_name(args.grain, span[1])
         figures = kpis.kpis(con, args.grain, args.period, tz, policy)
     finally:
         con.close()

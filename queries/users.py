@@ -12,6 +12,7 @@ from datetime import datetime
 import duckdb
 import pandas as pd
 
+from core import audit
 from enforcement.decide import level_of
 from enforcement.policy import Policy
 from queries import run
@@ -32,6 +33,16 @@ def search(con: duckdb.DuckDBPyConnection, *, digits: str, tz: str, limit: int =
     if len(digits) < 2:
         return pd.DataFrame(columns=["user_id", "first_seen", "last_seen"])
     return run(con, "user_search", digits=digits, tz=tz, limit=int(limit))
+
+
+def by_ref(con: duckdb.DuckDBPyConnection, *, ref: str, tz: str) -> pd.DataFrame:
+    """The user a link's keyed reference names (core.audit.user_ref), as `search` returns
+    users; empty when none matches. Links carry the reference, never the phone."""
+    found = audit.find_ref(str(ref), run(con, "user_ids")["user_id"])
+    if found is None:
+        return pd.DataFrame(columns=["user_id", "first_seen", "last_seen"])
+    return run(con, "user_search", digits=digits_only(found), tz=tz, limit=MAX_RESULTS).query(
+        "user_id == @found")
 
 
 def months_of(con: duckdb.DuckDBPyConnection, *, user: str, tz: str) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from report.weekly import main
+from report.command import main
 
 __all__ = ["main"]
 

@@ -11,8 +11,10 @@ from collections.abc import Mapping
 import pandas as pd
 import plotly.graph_objects as go
 
-THIS_WEEK = "#1f77b4"
-WEEK_BEFORE = "#aec7e8"
+from core import palette
+
+THIS_WEEK = palette.PROFIT
+WEEK_BEFORE = palette.PREVIOUS
 HOVER_USD = "%{x}: $%{y:,.2f}<extra>%{fullData.name}</extra>"
 HOVER_USD_H = "%{y}: $%{x:,.2f}<extra>%{fullData.name}</extra>"
 # A white plot with light grid lines, set by hand: naming a template ("plotly_white") makes
@@ -20,13 +22,7 @@ HOVER_USD_H = "%{y}: $%{x:,.2f}<extra>%{fullData.name}</extra>"
 PLAIN = {"plot_bgcolor": "white", "paper_bgcolor": "white",
          "xaxis": {"gridcolor": "#eeeeee", "zerolinecolor": "#cccccc"},
          "yaxis": {"gridcolor": "#eeeeee", "zerolinecolor": "#cccccc"}}
-LEVEL_COLOURS = {
-    "normal": "#2ca02c",
-    "reduced_quality": "#bcbd22",
-    "basic_only": "#ff7f0e",
-    "affiliate_gated": "#d62728",
-    "payment_required": "#7f0000",
-}
+LEVEL_COLOURS = palette.LEVELS
 
 
 def dollars(micro: pd.Series) -> list[float]:
@@ -79,10 +75,11 @@ def actions_chart(actions: pd.DataFrame, week: str, previous: str) -> go.Figure:
 def top_users_chart(top: pd.DataFrame, labels: pd.Series) -> go.Figure:
     """The users who cost most this week; `labels` are their (masked) phones."""
     fig = go.Figure([
-        go.Bar(name="cost", x=list(labels), y=dollars(top["cost_micro"]), marker_color="#d62728",
+        go.Bar(name="cost", x=list(labels), y=dollars(top["cost_micro"]), marker_color=palette.COST,
                hovertemplate="%{x}: cost $%{y:,.2f}<extra></extra>"),
         go.Bar(name="revenue", x=list(labels), y=dollars(top["revenue_micro"]),
-               marker_color="#2ca02c", hovertemplate="%{x}: revenue $%{y:,.2f}<extra></extra>"),
+               marker_color=palette.REVENUE,
+               hovertemplate="%{x}: revenue $%{y:,.2f}<extra></extra>"),
     ])
     fig.update_yaxes(tickprefix="$")
     fig.update_xaxes(type="category")
@@ -105,9 +102,29 @@ def interventions_chart(summary: pd.DataFrame) -> go.Figure:
     """Users who crossed each threshold in the week, and those who paid within 7 days."""
     fig = go.Figure([
         go.Bar(name="crossed in the week", x=summary["threshold"], y=summary["crossed"],
-               marker_color="#ff7f0e", hovertemplate="%{x}: %{y:,} users crossed<extra></extra>"),
+               marker_color=palette.NEUTRAL,
+               hovertemplate="%{x}: %{y:,} users crossed<extra></extra>"),
         go.Bar(name="paid within 7 days", x=summary["threshold"], y=summary["paid"],
-               marker_color="#2ca02c", hovertemplate="%{x}: %{y:,} users paid<extra></extra>"),
+               marker_color=palette.REVENUE,
+               hovertemplate="%{x}: %{y:,} users paid<extra></extra>"),
     ])
     _whole_counts(fig, int(summary["crossed"].max()) if len(summary) else 0)
     return _layout(fig, "Intervention effectiveness (users)", x="threshold crossed", y="users")
+
+
+def economics_chart(economics: pd.DataFrame) -> go.Figure:
+    """Per action, what a request costs beside what its tokens bring (the worst on top)."""
+    data = economics.iloc[::-1]
+    fig = go.Figure([
+        go.Bar(name="token revenue per request", y=data["action"],
+               x=dollars(data["token_revenue_per_request_micro"]), orientation="h",
+               marker_color=palette.REVENUE,
+               hovertemplate="%{y}: tokens bring $%{x:,.4f}<extra></extra>"),
+        go.Bar(name="cost per request", y=data["action"],
+               x=dollars(data["cost_per_request_micro"]), orientation="h",
+               marker_color=palette.COST,
+               hovertemplate="%{y}: costs $%{x:,.4f}<extra></extra>"),
+    ])
+    fig.update_xaxes(tickprefix="$")
+    return _layout(fig, "Per request: cost against token revenue (USD)", x="USD per request",
+                   y="action", height=max(300, 60 + 45 * len(data)))

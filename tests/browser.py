@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,16 +34,19 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(env: dict[str, str], log_dir: Path, *, address: str = "127.0.0.1"
-                     ) -> Iterator[str]:
-    """Serve the app with `env` added to the environment; yields its base URL."""
-    port = free_port()
+def streamlit_server(env: dict[str, str], log_dir: Path, *, address: str = "127.0.0.1",
+                     port: int | None = None, args: Sequence[str] = ()) -> Iterator[str]:
+    """Serve the app with `env` added to the environment; yields its base URL.
+
+    `port` when the caller must know it first (an OIDC redirect URI names it); `args` are
+    more `streamlit run` options (e.g. `--secrets.files`)."""
+    port = port or free_port()
     log = (log_dir / f"streamlit-{port}.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
          "--server.headless", "true", "--server.fileWatcherType", "none",
          "--server.port", str(port), "--server.address", address,
-         "--browser.gatherUsageStats", "false"],
+         "--browser.gatherUsageStats", "false", *args],
         cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -470,3 +470,37 @@ def test_oidc_without_authlib_says_which_package_to_install(tmp_path: Path, demo
     at.run()
     assert "Authlib" in at.error[0].value
     assert "_profit_viewer" not in at.session_state
+
+
+def test_oidc_without_httpx_says_which_package_to_install(tmp_path: Path, demo_db: Path,
+                                                         monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    """Authlib's Starlette client imports httpx2 (or httpx) only at /auth/login: without
+    one the Sign in button led to a server error (found against a real provider)."""
+    _oidc_secrets(tmp_path, monkeypatch)
+    monkeypatch.setattr(auth, "_installed", lambda module: module not in ("httpx2", "httpx"))
+    at = _app(demo_db, monkeypatch)
+    at.user = {"is_logged_in": False}
+    at.run()
+    assert [e.value for e in at.error] == [
+        "Sign-in with `[auth]` needs httpx2: `pip install httpx2==2.16.2`."]
+    assert len(at.button) == 0  # no Sign in button that would fail
+    assert auth.oidc_missing_packages() == ["httpx2==2.16.2"]
+    monkeypatch.setattr(auth, "_installed", lambda module: module == "httpx")
+    assert auth.oidc_missing_packages() == []  # the older httpx still serves Authlib 1.9
+
+
+def test_oidc_unverified_email_on_an_allowed_domain_sees_no_data_nor_page_list(
+        tmp_path: Path, demo_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The gate refused it, but the page list used to be shown (found with a real provider)."""
+    _oidc_secrets(tmp_path, monkeypatch)
+    positions: list[str] = []
+    real = auth.nav_position
+    monkeypatch.setattr(auth, "nav_position", lambda: positions.append(real()) or positions[-1])
+    at = _app(demo_db, monkeypatch)
+    at.user = {"is_logged_in": True, "email": "new@team.example.com", "email_verified": False}
+    at.run()
+    assert "new@team.example.com is not allowed" in at.error[0].value
+    assert "_profit_viewer" not in at.session_state
+    assert len(at.metric) == 0 and len(at.sidebar) == 0
+    assert positions == ["hidden"]  # st.navigation got position="hidden": no page list

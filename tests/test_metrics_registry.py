@@ -19,7 +19,9 @@ from core import formats, metrics
 from dashboard import ui
 from loaders.publish import connect_read_only
 from queries import kpis as K
-from report import weekly as report
+from report import cells
+from report import csv as report_csv
+from report.command import main as report_main
 from tests import weekly_users_fixtures as fx
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,18 +63,22 @@ def test_a_target_override_no_default_has_shows_on_every_page_and_report(
     assert any(wanted in c for c in _captions(at)), "Monthly"
     at.switch_page("../pages/weekly.py").run()
     assert any(wanted in c for c in _captions(at)), "Weekly"
-    for fmt in ("html", "xlsx", "pdf"):
+    for fmt in ("html", "xlsx", "csv", "pdf"):
         out = tmp_path / f"week.{fmt}"
-        assert report.main(["weekly", "--db", str(db), "--week", fx.WEEK, "--out",
+        assert report_main(["weekly", "--db", str(db), "--week", fx.WEEK, "--out",
                             str(out)]) == 0
         if fmt == "html":
             row = BeautifulSoup(out.read_text(), "html.parser").select_one(
                 'tr[data-key="margin_pct"]')
             assert wanted in row.get_text(), fmt
         elif fmt == "xlsx":
-            cells = [c.value for r in openpyxl.load_workbook(out)["summary"].iter_rows()
-                     for c in r]
-            assert wanted in cells, fmt
+            values = [c.value for r in openpyxl.load_workbook(out)["summary"].iter_rows()
+                      for c in r]
+            assert wanted in values, fmt
+        elif fmt == "csv":  # the key figures on top of the csv, with their targets
+            figures, _users = report_csv.split(out.read_text(encoding="utf-8-sig"))
+            margin = next(f for f in figures if f["key"] == "margin_pct")
+            assert (margin["target"], margin["target_met"]) == (wanted, "false"), fmt
         else:
             text = subprocess.run(["pdftotext", "-layout", str(out), "-"], check=True,
                                   capture_output=True, text=True).stdout
@@ -86,14 +92,14 @@ def test_the_same_money_value_formats_the_same_on_every_surface(
     db = make_db(costs=[{"user_id": "+15551230001", "ts": "2026-03-11T09:00:00",
                          "action": "meal_plan", "cost_usd": "0.125"}])
     assert formats.money(Decimal("0.125")) == ui.money(Decimal("0.125")) == \
-        report.fmt_money(Decimal("0.125")) == "$0.13"
+        cells.fmt_money(Decimal("0.125")) == "$0.13"
     assert formats.money(Decimal("-0.125")) == "-$0.13"
     at = _app(db, monkeypatch)
     at.query_params["day"] = "2026-03-11"
     at.run()
     assert {m.label: m.value for m in at.metric}["Cost"] == "$0.13"
     out = tmp_path / "week.html"
-    assert report.main(["weekly", "--db", str(db), "--week", "2026-W11", "--out",
+    assert report_main(["weekly", "--db", str(db), "--week", "2026-W11", "--out",
                         str(out)]) == 0
     row = BeautifulSoup(out.read_text(), "html.parser").select_one('tr[data-key="cost_usd"]')
     assert row.find_all("td")[1].get_text() == "$0.13"
@@ -148,7 +154,7 @@ def test_a_new_kpi_is_its_sql_and_one_entry(new_kpi: metrics.Metric,
     at.switch_page("../pages/weekly.py").run()  # W11 holds the refund
     assert {m.label: m.value for m in at.metric}["Refunds"] == "$2.00"
     out = tmp_path / "week.xlsx"
-    assert report.main(["weekly", "--db", str(db), "--week", "2026-W11", "--out",
+    assert report_main(["weekly", "--db", str(db), "--week", "2026-W11", "--out",
                         str(out)]) == 0
     rows = [[c.value for c in r] for r in openpyxl.load_workbook(out)["summary"].iter_rows()]
     refunds = next(r for r in rows if r[0] == "Refunds")
@@ -169,3 +175,28 @@ def test_glossary_lists_every_figure_with_its_definition_and_target(
     assert rows["margin_pct"]["Target"] == "at least 87.25% (every period)"  # the override
     assert rows["cost_per_user"]["Target"] == "at most $2.00 (monthly)"
     assert rows["cost_usd"]["Direction"] == "lower is better"
+
+
+def test_an_admin_sets_an_absolute_target_in_the_app_and_every_page_uses_it(
+        make_db: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text('[reporting]\ntimezone = "UTC"\n\n[targets]\nmargin_pct = "80"\n')
+    monkeypatch.setenv("PROFIT_SECRETS", str(secrets))
+    monkeypatch.setenv("PROFIT_POLICY", str(POLICY))
+    at = _app(make_db(costs=[{"user_id": "+15551230001", "ts": "2026-03-11T09:00:00",
+                              "action": "meal_plan", "cost_usd": "0.10"}]), monkeypatch)
+    at.switch_page("../pages/targets.py").run()  # local mode: the machine's owner may edit
+    assert not at.exception
+    at.text_input(key="target_revenue_usd").input("6000")
+    at.text_input(key="target_margin_pct").input("")  # back to the default
+    at.button[0].click().run()
+    assert not at.exception
+    assert any("Saved to secrets.toml" in s.value for s in at.success)
+    import tomllib
+    saved = tomllib.loads(secrets.read_text())
+    assert saved == {"reporting": {"timezone": "UTC"}, "targets": {"revenue_usd": "6000"}}
+    at.query_params["month"] = "2026-03"
+    at.switch_page("../pages/monthly.py").run()
+    assert ":red[✘ target: at least $6,000.00]" in _captions(at)
+    # no revenue: no margin to judge, but the default target is back
+    assert ":gray[target: at least 90%]" in _captions(at)

@@ -9,7 +9,7 @@ import pytest
 from tests.browser import chromium_page, screenshot, streamlit_server, wait_for_app
 
 # "" is Daily, the default
-PAGES = ["", "weekly", "monthly", "users", "what-if", "data", "glossary"]
+PAGES = ["", "weekly", "monthly", "users", "what-if", "data", "targets", "glossary"]
 
 
 @pytest.mark.browser

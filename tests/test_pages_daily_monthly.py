@@ -48,7 +48,11 @@ def test_daily_page_opens_on_the_latest_day_with_data_and_shows_its_figures(app,
     k = K.kpis(con, "day", last.isoformat(), "UTC", POLICY)
     assert app.title[0].value == "Daily"
     assert app.date_input[0].value == last
-    assert shown(app) == {
+    cards = shown(app)
+    for verdict_card in ("Profit this month", "Projected month-end"):  # tests/test_morning.py
+        cards.pop(verdict_card)
+    cards.pop(next(label for label in cards if label.startswith("Pace vs ")))
+    assert cards == {
         "Profit": ui.money(k["profit_usd"]),
         "Revenue": ui.money(k["revenue_usd"]),
         "Cost": ui.money(k["cost_usd"]),

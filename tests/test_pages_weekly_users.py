@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from enforcement.policy import load_policy
 from loaders.publish import connect_read_only
 from queries import kpis, users, weekly
-from report import weekly as report
+from report import cells, files, model
 from tests import weekly_users_fixtures as fx
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,15 +53,15 @@ def test_weekly_cards_equal_the_kpi_layer_for_the_week_and_the_one_before(db: Pa
     shown = {m.label: (m.value, m.delta) for m in at.metric}
     short = {"Share of users at target (month to date)": "Users at target (MTD)"}
     assert len(shown) == 7
-    for key, label, kind in report.kpi_rows():
+    for key, label, kind in model.kpi_rows():
         label = short.get(label, label)
         if label in shown:
-            assert shown[label] == (report.show(kind, now[key]),
-                                    report.fmt_change(kind, now[key], before[key])), key
+            assert shown[label] == (cells.show(kind, now[key]),
+                                    cells.fmt_change(kind, now[key], before[key])), key
     # by hand: profit 20.00 - 5.30 = 14.70; the week before 4.00 - 2.90 = 1.10
     assert shown["Profit"] == ("$14.70", "+$13.60")
     assert shown["Cost"] == ("$5.30", "+$2.40")
-    assert shown["Users at target (MTD)"][0] == report.fmt_pct(now["users_at_target_pct"])
+    assert shown["Users at target (MTD)"][0] == cells.fmt_pct(now["users_at_target_pct"])
     assert at.query_params["week"] == fx.WEEK
 
 
@@ -94,6 +94,25 @@ def test_weekly_intervention_table_equals_the_query_layer(db: Path) -> None:
     assert shown.loc["cutoff", ["Users who crossed", "Paid within 7 days"]].tolist() == [2, 1]
 
 
+def test_weekly_shows_the_cost_optimisation_opportunities(db: Path) -> None:
+    at = page("weekly", week=fx.WEEK)
+    assert not at.exception
+    assert "Cost optimisation opportunities" in [h.value for h in at.subheader]
+    # hand-worked in weekly_users_fixtures: every action loses money per request, worst first
+    economics = table_with(at, "Unit margin")
+    assert economics["Action"].tolist() == ["meal_plan", "grocery_list", "simple_message"]
+    assert economics["Unit margin"].tolist() == [-1.25, -0.4, -0.1]
+    assert economics["Cost per request"].tolist() == [1.5, 0.5, 0.15]
+    categories = table_with(at, "Growth %")
+    assert categories.to_dict("records") == [{"Category": "ai", "Cost": 5.3, "Week before": 2.9,
+                                              "Growth": 2.4, "Growth %": 82.76}]
+    losers = table_with(at, "Cost above revenue")
+    assert losers[["Phone", "Cost above revenue"]].values.tolist() == [["…5555", 2.5]]
+    accuracy = table_with(at, "Requests with both")
+    assert accuracy.iloc[0][["Action", "Estimated", "Actual", "Estimate off by"]].tolist() == [
+        "grocery_list", 0.9, 0.5, 80.0]
+
+
 def test_weekly_defaults_to_the_newest_complete_week_and_carries_it(db: Path) -> None:
     at = page("weekly")
     assert at.selectbox[0].value == "2026-W13"
@@ -111,7 +130,7 @@ def test_weekly_empty_week_says_so(db: Path) -> None:
 def test_weekly_offers_every_report_format(db: Path) -> None:
     at = page("weekly", week=fx.WEEK)
     labels = [b.proto.label for b in at.get("download_button")]
-    assert labels == [f"Download .{fmt}" for fmt in report.FORMATS]
+    assert labels == [f"Download .{fmt}" for fmt in files.FORMATS]
 
 
 # -- Users ---------------------------------------------------------------------------------------
@@ -125,7 +144,7 @@ def test_users_page_shows_the_month_to_date_of_the_found_user(db: Path) -> None:
     con.close()
     last = ev.iloc[-1]
     shown = {m.label: m.value for m in at.metric}
-    assert shown["Cost, month to date"] == report.fmt_money(report.to_usd(last["mtd_cost_micro"]))
+    assert shown["Cost, month to date"] == cells.fmt_money(cells.to_usd(last["mtd_cost_micro"]))
     assert shown["Cost, month to date"] == "$2.10"
     assert shown["Revenue, month to date"] == "$5.00"
     assert shown["Profit, month to date"] == "$2.90"

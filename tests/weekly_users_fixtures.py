@@ -4,8 +4,9 @@ Week 2026-W11 is Mon 9 – Sun 15 March 2026 (UTC); the week before, W10, is 2 �
 Policy: the seed's (warning 1.50, cutoff 2.00, free tier 0.50, target 3.00).
 
 A (…1111): W10 meal_plan 1.00; W11 meal_plan 0.40 (MTD 1.40), simple_message 0.20 (MTD 1.60:
-   crosses the warning on 11 Mar 10:00), an uncounted estimate 0.90, grocery_list 0.50 (MTD
-   2.10: crosses the cutoff on 12 Mar 10:00); tokens 5.00 on 14 Mar (within 7 days of both).
+   crosses the warning on 11 Mar 10:00), an estimate 0.90 that the loader pairs with the
+   grocery_list actual 0.50 a minute later, so it is not counted (MTD 2.10: crosses the
+   cutoff on 12 Mar 10:00); tokens 5.00 on 14 Mar (within 7 days of both).
    Week: 3 requests, cost 1.10, revenue 5.00, profit 3.90. MTD: 2.10 / 5.00 / 2.90 ->
    payment_required (cost > 2.00 and profit < 3), not at target. Balance 220 (the 17 Mar
    snapshot is after the week).
@@ -25,6 +26,11 @@ Streams W11: tokens 18.00 (payers A, C, E; refunds -2.00), affiliate 2.00; W10: 
 Actions W11: meal_plan 4.50 (A .40, B 1.60, F 2.50), grocery_list 0.50, simple_message 0.30;
 W10: meal_plan 2.60 (A 1.00, E 1.60), simple_message 0.30.
 Interventions W11: warning A, B, F (A and B paid: 5.00 + 3.00); cutoff A, F (A paid 5.00).
+Cost optimisation W11 (price $0.05 a token): meal_plan 3 requests, $1.50 each against 5
+tokens ($0.25): unit margin -$1.25; grocery_list $0.50 against 2 tokens ($0.10): -$0.40;
+simple_message $0.15 against 1 token ($0.05): -$0.10. Category ai (every line's) grew
+from 2.90 to 5.30: +2.40, 82.76%. Cost above revenue: F only, $2.50. Estimates: grocery_list
+1 pair, estimated 0.90 against 0.50: +0.40, 80.00% high.
 """
 
 from __future__ import annotations
@@ -38,8 +44,9 @@ PARTNER = '=HYPERLINK("http://x","y")'
 WEEK = "2026-W11"
 
 
-def cost(user: str, ts: str, action: str, usd: str, *, counted: bool = True,
+def cost(user: str, ts: str, action: str, usd: str, *, counted: bool | None = True,
          estimate: bool = False) -> dict:
+    """A cost line; `counted=None` leaves it to the loader's estimate/actual pairing."""
     return {"user_id": user, "ts": ts, "action": action, "cost_usd": usd, "counted": counted,
             "event_type": action if estimate else f"{action}_completed"}
 
@@ -52,8 +59,8 @@ COSTS = [
     cost(A, "2026-03-03 10:00:00", "meal_plan", "1.00"),
     cost(A, "2026-03-10 10:00:00", "meal_plan", "0.40"),
     cost(A, "2026-03-11 10:00:00", "simple_message", "0.20"),
-    cost(A, "2026-03-12 09:59:00", "grocery_list", "0.90", counted=False, estimate=True),
-    cost(A, "2026-03-12 10:00:00", "grocery_list", "0.50"),
+    cost(A, "2026-03-12 09:59:00", "grocery_list", "0.90", counted=None, estimate=True),
+    cost(A, "2026-03-12 10:00:00", "grocery_list", "0.50", counted=None),
     cost(B, "2026-03-13 10:00:00", "meal_plan", "1.60"),
     cost(D, "2026-03-04 10:00:00", "simple_message", "0.30"),
     cost(D, "2026-03-25 10:00:00", "simple_message", "0.05"),

@@ -10,7 +10,11 @@ WITH s AS (
             lower(trim(coalesce(nullif(trim(action), ''), nullif(trim(event_type), ''), ''))),
             '_completed$', '') AS _action_raw,
         CASE WHEN trim(coalesce(counted, '')) = '' THEN NULL
-             ELSE TRY_CAST(trim(counted) AS BOOLEAN) END AS _counted
+             ELSE TRY_CAST(trim(counted) AS BOOLEAN) END AS _counted,
+        -- what the runtime records with a decision (null for every other source)
+        TRY_CAST(trim(requested_cost_usd) AS DECIMAL(18, 6)) AS _requested,
+        CASE WHEN trim(coalesce(decision_served, '')) = '' THEN NULL
+             ELSE TRY_CAST(trim(decision_served) AS BOOLEAN) END AS _served
     FROM _stage_cost_events
 ), n AS (
     SELECT
@@ -26,6 +30,11 @@ WITH s AS (
                 WHEN _action_raw = '' THEN 'missing action'
                 WHEN trim(coalesce(counted, '')) <> '' AND _counted IS NULL
                     THEN 'counted is not a boolean: ' || trim(counted)
+                WHEN nullif(trim(requested_cost_usd), '') IS NOT NULL AND _requested IS NULL
+                    THEN 'requested cost is not a number: ' || trim(requested_cost_usd)
+                WHEN _requested < 0 THEN 'negative requested cost: ' || trim(requested_cost_usd)
+                WHEN trim(coalesce(decision_served, '')) <> '' AND _served IS NULL
+                    THEN 'decision_served is not a boolean: ' || trim(decision_served)
             END,
             json_reason(details)) AS _reason
     FROM s
@@ -51,5 +60,11 @@ SELECT
         ELSE 'other'
     END AS category,
     CASE WHEN _reason IS NULL THEN nullif(trim(details), '')::JSON END AS details,
-    _counted IS NULL AS pairing
+    _counted IS NULL AS pairing,
+    _requested AS requested_cost_usd,
+    _served AS decision_served,
+    nullif(trim(decision_level), '') AS decision_level,
+    nullif(trim(decision_reason), '') AS decision_reason,
+    nullif(trim(policy_id), '') AS policy_id,
+    nullif(trim(request_id), '') AS request_id
 FROM n

@@ -3,9 +3,10 @@
 Each user's months are independent of every other user's, so the three event kinds (read by
 the same `replay_*.sql` files as on DuckDB, transpiled) are unioned, hash-partitioned by
 user, and each partition runs the compiled fold of `enforcement.fast_replay` on its users,
-on the workers (`mapInArrow`). Only the per-user-month table comes back; the summaries are
-computed by `enforcement.replay.finish`, as for the other engines, so they are equal to
-DuckDB's to the micro-dollar (tests/test_spark_engine.py holds it to that).
+on the workers (`mapInArrow`). What the runtime recorded (the What-if's "history as
+recorded") is not read: the fold does not use it. Only the per-user-month table comes
+back; the summaries are computed by `enforcement.replay.finish`, as for the other engines,
+so they equal DuckDB's to the micro-dollar (tests/test_spark_engine.py holds it to that).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pyarrow as pa
 from enforcement.policy import Policy
 from enforcement.replay import TABLE_COLUMNS, History, ReplayResult, finish, parse_month
 from queries.engine import SparkEngine
-from queries.history import month_bounds
+from queries.history import _requests_query, month_bounds
 
 KINDS = ("request", "revenue", "click")
 _INPUT = ("kind", "event_id", "user_id", "ts_us", "name", "micro", "tokens")
@@ -71,7 +72,7 @@ def events_frame(engine: SparkEngine, start: str, end: str, tz: str) -> Any:
     from pyspark.sql import functions as F
 
     lo, hi = month_bounds(start, end, tz)
-    req = engine.frame("replay_requests", start=lo, end=hi)
+    req = engine.frame(_requests_query(engine), start=lo, end=hi)  # as read_history does
     rev = engine.frame("replay_revenue", start=lo, end=hi)
     clk = engine.frame("replay_clicks", start=lo, end=hi)
     none_int = F.lit(None).cast("int")

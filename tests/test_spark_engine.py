@@ -17,7 +17,6 @@ from enforcement.fast_replay import replay_fast
 from enforcement.policy import Policy, load_policy
 from loaders.publish import connect_read_only
 from queries import kpis as K
-from queries import weekly
 from queries.engine import SparkEngine
 from queries.history import read_history
 from queries.spark_replay import replay_spark
@@ -114,17 +113,29 @@ def test_the_replay_on_spark_equals_duckdbs_on_the_fixtures(march_pair) -> None:
 
 @pytest.mark.parametrize("tz", ZONES)
 def test_the_weekly_reports_figures_are_equal_on_spark(demo_duck, demo_spark, tz) -> None:
-    week = "2026-W11"
-    for name in ("stream_performance", "partner_performance", "cost_by_action"):
-        got = getattr(weekly, name)(demo_spark, week=week, tz=tz)
-        pd.testing.assert_frame_equal(got, getattr(weekly, name)(demo_duck, week=week, tz=tz))
-    users = weekly.user_table(demo_duck, week=week, tz=tz, policy=SEED)
-    assert len(users) > 50
-    pd.testing.assert_frame_equal(weekly.user_table(demo_spark, week=week, tz=tz, policy=SEED),
-                                  users)
-    crossings = weekly.intervention_detail(demo_duck, week=week, tz=tz, policy=SEED)
-    pd.testing.assert_frame_equal(
-        weekly.intervention_detail(demo_spark, week=week, tz=tz, policy=SEED), crossings)
+    from report.model import build_weekly
+
+    duck = build_weekly(demo_duck, week="2026-W11", tz=tz, policy=SEED)
+    spark = build_weekly(demo_spark, week="2026-W11", tz=tz, policy=SEED)
+    assert len(duck.users) > 50 and duck.kpis["cost_usd"] > 0
+    assert (spark.kpis, spark.prev_kpis, spark.targets) == (duck.kpis, duck.prev_kpis,
+                                                             duck.targets)
+    assert spark.verdict == duck.verdict
+    for name in ("users", "streams", "partners", "actions", "interventions", "crossings",
+                 "economics", "categories", "accuracy", "to_act"):
+        pd.testing.assert_frame_equal(getattr(spark, name), getattr(duck, name), obj=name)
+
+
+def test_report_command_on_spark_writes_the_same_csv(demo_db, demo_lake, tmp_path) -> None:
+    from report.command import main
+
+    common = ["weekly", "--week", "2026-W11", "--timezone", "Europe/Paris"]
+    assert main([*common, "--db", str(demo_db), "--out", str(tmp_path / "duck.csv")]) == 0
+    assert main([*common, "--engine", "spark", "--lake", str(demo_lake), "--spark-master",
+                 "local[2]", "--out", str(tmp_path / "spark.csv")]) == 0
+    duck = (tmp_path / "duck.csv").read_bytes()
+    assert duck.count(b"\n") > 50
+    assert (tmp_path / "spark.csv").read_bytes() == duck
 
 
 # -- the commands ------------------------------------------------------------------------------

@@ -65,6 +65,22 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 SPARK_GROUP = pytest.mark.xdist_group("spark")  # every Spark test on one worker: one JVM
 
 
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """`--dist loadgroup`, done by node id: pytest 9 builds a node id from `_id`, so xdist
+    3.8's own loadgroup (which renames `_nodeid`) no longer groups anything. Every test with
+    "spark" in its id (the Spark files, the `[spark]` engine parameter) is one scope, sent
+    whole to one worker, so the run starts one JVM; every other test is a scope of its own."""
+    if config.getoption("dist", None) != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SparkOnOneWorker(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "spark" if "spark" in nodeid.lower() else nodeid
+
+    return SparkOnOneWorker(config, log)
+
+
 @pytest.fixture(scope="session")
 def spark():
     """The one SparkSession of a test run: local[2], two shuffle partitions, no UI.

@@ -20,14 +20,36 @@ _SECRET_KEY_WORDS = re.compile(
 REDACTED = "***"
 
 
+# scheme://user:password@host..., the password running to the *last* `@` (people type
+# `p@ss` unencoded; a parser that stops at the first `@` shows the rest as the host).
+_USERINFO = re.compile(r"^(?P<head>[A-Za-z][\w+.-]*://[^:/@\s]*):(?P<pw>.*)@(?P<tail>[^@]*)$",
+                       re.DOTALL)
+
+
+def normalise_url(url: str) -> str:
+    """A database URL as typed, with `@`, `/`, `:`, `?` and `#` inside its password
+    percent-encoded, so a URL parser reads the whole password (and the right host)."""
+    match = _USERINFO.match(url)
+    if not match or not re.search(r"[@/:?#]", match.group("pw")):
+        return url
+    pw = "".join(f"%{ord(c):02X}" if c in "@/:?#%" else c for c in match.group("pw"))
+    return f"{match.group('head')}:{pw}@{match.group('tail')}"
+
+
 def safe_url(url: str) -> str:
     """A database URL with its password hidden, fit for a message or a log line."""
     try:
         from sqlalchemy.engine import make_url
 
-        return make_url(url).render_as_string(hide_password=True)
+        return make_url(normalise_url(url)).render_as_string(hide_password=True)
     except Exception:  # not a URL sqlalchemy knows: hide any user:password@ by hand
-        return re.sub(r"//([^:/@]+):[^@/]*@", r"//\1:" + REDACTED + "@", str(url))
+        return _hide_passwords(str(url))
+
+
+def _hide_passwords(text: str) -> str:
+    """Every `://user:password@` in `text` as `://user:***@`, up to the last `@` of the
+    word, so a password holding `@` is hidden whole."""
+    return re.sub(r"(://[^:/@\s]*):\S*@", r"\1:" + REDACTED + "@", text)
 
 
 def secret_values(conf: Mapping[str, Any]) -> list[str]:
@@ -43,7 +65,7 @@ def secret_values(conf: Mapping[str, Any]) -> list[str]:
             for v in node:
                 walk(v, secretish)
         elif isinstance(node, str):
-            match = re.search(r"//[^:/@]+:([^@/]+)@", node)
+            match = re.search(r"//[^:/@\s]+:(\S+)@", node)
             if match and len(match.group(1)) >= 4:
                 found.add(match.group(1))
             if secretish and len(node) >= 6:
@@ -60,7 +82,7 @@ def redact(text: str, values: Iterable[str]) -> str:
     for value in values:
         if value:
             out = out.replace(value, REDACTED)
-    return re.sub(r"(://[^:/@\s]+):[^@/\s]+@", r"\1:" + REDACTED + "@", out)
+    return _hide_passwords(out)
 
 
 class RedactingFilter(logging.Filter):

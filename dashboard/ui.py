@@ -188,15 +188,30 @@ class PeriodView:
     before: dict[str, Any]
 
 
+def current_policy() -> Any:
+    """The current policy (settings), or an error on the page and a stop: a policy file
+    the loader refuses (absurd numbers, nesting) must not end in a traceback."""
+    from enforcement.policy import PolicyError, load_policy
+
+    path = settings.policy_path()
+    try:
+        return load_policy(path)
+    except (PolicyError, OSError) as exc:
+        st.error(f"The current policy ({path.name}) cannot be used: {exc}. Fix it, or point "
+                 "`PROFIT_POLICY` / `[policy] path` at a valid one.", icon=":material/block:")
+        st.stop()
+
+
 def period_page(title: str, grain: str) -> PeriodView:
     """The top of a period page: data check, title, period picker and both periods' KPIs."""
     from queries import kpis as K
 
     require_data()
     tz = settings.timezone()
+    st.title(title)
+    current_policy()  # checked here, so the figures below never meet a refused policy
     policy = str(settings.policy_path())
     span = data.cached(K.data_span)(tz=tz)
-    st.title(title)
     if span is None:
         st.info("The database holds no cost or revenue event yet.")
         st.stop()

@@ -6,8 +6,9 @@ ValueError whose message can be shown as is (it never echoes the file's content)
 
 from __future__ import annotations
 
-import tomllib
 from typing import Any, Protocol
+
+from enforcement.policy import PolicyError, parse_toml
 
 MAX_POLICY_BYTES = 64_000
 
@@ -42,8 +43,10 @@ def read_policy_upload(uploaded_file: _Upload | None, max_bytes: int = MAX_POLIC
 
 
 def parse_policy_text(text: str) -> dict[str, Any]:
-    """Parse TOML; a syntax error becomes a ValueError the page can show."""
+    """Parse TOML; a syntax error, or nesting thousands deep, becomes a ValueError the
+    page can show (the parser's own message names the line, not the content)."""
     try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:  # its message names the line, not the content
-        raise ValueError(f"the file is not valid TOML: {exc}") from None
+        return parse_toml(text, "the file")
+    except PolicyError as exc:
+        raise ValueError("; ".join(msg for _, msg in exc.errors).replace(
+            "not valid TOML", "the file is not valid TOML")) from None

@@ -57,7 +57,7 @@ def parse_policy_upload(uploaded: Any, max_bytes: int | None = None) -> Policy:
         doc = parse_policy_text(uploaded)
         source = "pasted policy"
     else:
-        doc = tomllib.loads(read_policy_upload(uploaded, limit))
+        doc = parse_policy_text(read_policy_upload(uploaded, limit))
         source = getattr(uploaded, "name", "uploaded policy")
     try:
         return Policy.from_dict(doc, source=source)

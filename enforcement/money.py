@@ -5,6 +5,12 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 MICRO = 1_000_000
+MAX_DIGITS = 30  # digits before the point past which an amount is absurd, not money
+
+
+def _short(value: object) -> str:
+    text = str(value)
+    return text if len(text) <= 40 else text[:20] + "…" + text[-10:]
 
 
 def to_micro(value: object) -> int:
@@ -15,6 +21,8 @@ def to_micro(value: object) -> int:
     if isinstance(value, bool | float):
         raise ValueError(f"write money as a decimal string such as \"3.00\", not {value!r}")
     if isinstance(value, int):
+        if abs(value) >= 10 ** MAX_DIGITS:
+            raise ValueError(f"too large an amount: {_short(value)}")
         return value * MICRO
     if isinstance(value, str):
         try:
@@ -25,6 +33,9 @@ def to_micro(value: object) -> int:
         raise ValueError(f"not an amount: {value!r}")
     if not value.is_finite():
         raise ValueError(f"not a finite amount: {value}")
+    if value and value.adjusted() > MAX_DIGITS:
+        # Checked before scaling: 1e999999 * 10**6 would overflow Decimal's context.
+        raise ValueError(f"too large an amount: {_short(value)}")
     scaled = value * MICRO
     if scaled != scaled.to_integral_value():
         raise ValueError(f"more than 6 decimals (micro-dollars): {value}")

@@ -22,6 +22,16 @@ from enforcement.levels import LEVELS, Level
 from enforcement.money import fmt_usd, to_micro, usd
 
 MAX_FACTOR_BP = 10_000
+# Bounds that keep every number inside int64 through the replay (numba folds in int64):
+# money per key at most $1,000,000,000 (10**15 micro-dollars), counts at most 10**9,
+# bonus at most 1,000 %, the unlock window at most 1,000,000 hours (114 years).
+MAX_MONEY_MICRO = 10 ** 15
+MAX_COUNT = 10 ** 9
+MAX_BONUS_PCT = 1_000
+MAX_UNLOCK_HOURS = 1_000_000
+MAX_TEXT = 200          # characters of a name, a timezone or an action name
+MAX_ACTIONS = 1_000     # entries of system.actions and of tokens.cost
+MAX_DEPTH = 3           # tokens.cost.<action> is the deepest key a policy has
 
 # The fixed keys, in file order, with their kind. tokens.cost.<action> keys are open.
 _MONEY = "money"
@@ -167,16 +177,22 @@ class Policy:
         return _build(flat, source)
 
 
-def _flatten(node: dict[str, Any], prefix: str, out: dict[str, Any]) -> None:
+def _flatten(node: dict[str, Any], prefix: str, out: dict[str, Any], depth: int = 1) -> None:
     for key, value in node.items():
         dotted = f"{prefix}{key}"
         if isinstance(value, dict):
-            if dotted not in _TABLES and not dotted.startswith(_TOKEN_COST):
+            if depth >= MAX_DEPTH:
+                out[dotted] = _TooDeep()  # reported with its key below; not walked further
+            elif dotted not in _TABLES and not dotted.startswith(_TOKEN_COST):
                 out[dotted] = value  # reported as an unknown key below
             else:
-                _flatten(value, dotted + ".", out)
+                _flatten(value, dotted + ".", out, depth + 1)
         else:
             out[dotted] = value
+
+
+class _TooDeep:
+    """A table nested deeper than any policy key goes."""
 
 
 def _build(flat: dict[str, Any], source: str) -> Policy:
@@ -184,7 +200,18 @@ def _build(flat: dict[str, Any], source: str) -> Policy:
     values: dict[str, Any] = {}
     token_cost: dict[str, int] = {}
 
+    if len(flat) > len(_KEYS) + MAX_ACTIONS:
+        raise PolicyError([("(file)", f"{len(flat):,} keys; a policy has at most "
+                            f"{len(_KEYS) + MAX_ACTIONS:,}")], source)
     for key, value in flat.items():
+        key = str(key)
+        if len(key) > MAX_TEXT:
+            errors.append((key[:MAX_TEXT] + "…", "key name too long"))
+            continue
+        if isinstance(value, _TooDeep):
+            errors.append((key, f"nested too deeply (a policy key has at most {MAX_DEPTH} "
+                                "parts, as tokens.cost.<action>)"))
+            continue
         if key in _TABLES:
             errors.append((key, "must be a table"))
             continue
@@ -200,7 +227,8 @@ def _build(flat: dict[str, Any], source: str) -> Policy:
             continue
         try:
             parsed = _parse(kind, value)
-        except ValueError as exc:
+            _bound(key, kind, parsed)
+        except (ValueError, ArithmeticError, RecursionError) as exc:
             errors.append((key, str(exc)))
             continue
         if key.startswith(_TOKEN_COST) and key != "tokens.cost.default":
@@ -266,7 +294,7 @@ def _parse(kind: str, value: Any) -> Any:
             if isinstance(value, Decimal | str) and _is_integral(value):
                 value = int(Decimal(str(value)))
             else:
-                raise ValueError(f"must be a whole number, got {value!r}")
+                raise ValueError(f"must be a whole number, got {_short(repr(value))}")
         if value < 0:
             raise ValueError(f"must not be negative, got {value}")
         if kind == _FACTOR and value > MAX_FACTOR_BP:
@@ -292,24 +320,58 @@ def _parse(kind: str, value: Any) -> Any:
     raise AssertionError(kind)  # pragma: no cover - every kind is handled above
 
 
+def _bound(key: str, kind: str, value: Any) -> None:
+    """Refuse a parsed value too large for the rules' int64 arithmetic or absurd as text."""
+    if kind == _MONEY and value > MAX_MONEY_MICRO:
+        raise ValueError(f"must be at most {fmt_usd(MAX_MONEY_MICRO)} USD, "
+                         f"got {_short(fmt_usd(value))}")
+    if kind == _COUNT:
+        limit = {"tokens.bonus_pct": MAX_BONUS_PCT,
+                 "affiliate.unlock_hours": MAX_UNLOCK_HOURS}.get(key, MAX_COUNT)
+        if value > limit:
+            raise ValueError(f"must be at most {limit:,}, got {_short(value)}")
+    if kind in ("name", "timezone") and len(value) > MAX_TEXT:
+        raise ValueError(f"must be at most {MAX_TEXT} characters")
+    if kind == "actions" and (len(value) > MAX_ACTIONS
+                              or any(len(a) > MAX_TEXT for a in value)):
+        raise ValueError(f"at most {MAX_ACTIONS} names of at most {MAX_TEXT} characters")
+
+
+def _short(value: object) -> str:
+    text = str(value)
+    return text if len(text) <= 40 else text[:20] + "…" + text[-10:]
+
+
 def _is_integral(value: Decimal | str) -> bool:
     """A UI may hand a count as "5" or Decimal(5); 5.5 or "x" stays refused."""
     try:
         d = Decimal(str(value).strip())
+        return d.is_finite() and d.adjusted() < 19 and d == d.to_integral_value()
     except ArithmeticError:
         return False
-    return d.is_finite() and d == d.to_integral_value()
+
+
+def parse_toml(text: str, source: str = "policy") -> dict[str, Any]:
+    """A policy file's TOML as a dict, or a PolicyError: never a RecursionError (arrays
+    nested thousands deep) or ValueError (an integer of 5,000 digits) from the parser."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError([("(file)", f"not valid TOML: {exc}")], source) from None
+    except RecursionError:
+        raise PolicyError([("(file)", "nested too deeply to be a policy")], source) from None
+    except ValueError as exc:  # e.g. Python's limit on the digits of an integer
+        raise PolicyError([("(file)", f"not a policy: {_short(exc)}")], source) from None
 
 
 def load_policy(path: str | Path) -> Policy:
     """Read and validate a policy file; errors name the file and each wrong key."""
     path = Path(path)
     try:
-        with path.open("rb") as fh:
-            doc = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyError([("(file)", f"not valid TOML: {exc}")], str(path)) from None
-    return Policy.from_dict(doc, source=str(path))
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise PolicyError([("(file)", "not UTF-8 text")], str(path)) from None
+    return Policy.from_dict(parse_toml(text, str(path)), source=str(path))
 
 
 def save_policy(policy: Policy, path: str | Path) -> None:

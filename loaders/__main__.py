@@ -1,19 +1,17 @@
 """`python -m loaders <source> ...`: one sub-command per source module.
 
-A source module declares `COMMAND` (its name), `HELP`, `add_arguments(parser)` and
-`main(args) -> int`; it is found here by scanning the package, so adding a source
-is adding a module and no other file changes.
+Each source module declares itself once (`LOADER = Source(...)`, loaders/registry.py):
+its command, arguments and `main`. The sub-commands are built from the registry, so
+adding a source is adding a module and no other file changes.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
-import pkgutil
 import sys
 
-import loaders
 from core import secrecy, settings
+from loaders import registry
 from loaders.pipeline import LoadError
 
 
@@ -25,15 +23,10 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m loaders", description=__doc__.splitlines()[0])
     subs = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for info in sorted(pkgutil.iter_modules(loaders.__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"loaders.{info.name}")
-        command = getattr(module, "COMMAND", None)
-        if command:
-            sub = subs.add_parser(command, help=getattr(module, "HELP", None))
-            module.add_arguments(sub)
-            sub.set_defaults(_main=module.main)
+    for command, source in sorted(registry.sources().items()):
+        sub = subs.add_parser(command, help=source.help)
+        source.add_arguments(sub)
+        sub.set_defaults(_main=source.main)
     return parser
 
 

@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 from loaders.pipeline import Chunk, LoadError, LoadResult, load
 from loaders.progress import terminal_progress
 from loaders.publish import new_version
+from loaders.registry import Source
 
 COMMAND = "demo"
 HELP = "generate the demo business into a fresh database (replaces it)"
@@ -646,3 +647,6 @@ def main(args: argparse.Namespace) -> int:
           f"seed {spec.seed}, {size_mb:,.1f} MB at {args.db}")
     return 0 if result.rows_rejected == 0 else 1
 
+
+# A command only: a demo replaces the database, so the Data page does not offer it.
+LOADER = Source(command=COMMAND, help=HELP, add_arguments=add_arguments, main=main)

@@ -5,8 +5,14 @@ The first load scans each table in parallel segments (the client's paginators, o
 thread per segment). Later loads are incremental: they query the `MonthIndex` GSI for
 each month from the previous load's start (its watermark), minus a lookback for late
 writes and clock skew, through the current month, so they read everything a full scan
-would have added and the upsert makes them equal. `--full` forces a scan. Numbers
-are deserialised to Decimal (TypeDeserializer), never float. All the tables go in
+would have added and the upsert makes them equal. `--full` forces a scan.
+
+An item without `month`, or with a month other than its timestamp's, is not in the
+months an incremental load queries. So every scan counts such items per table, and a
+table is scanned again (not queried) while its last scan found any, and at least every
+`--reconcile-days` (default 7) whatever it found: a periodic full read that catches
+what a query could not see. Each table's plan line says which it did and why. Numbers
+are deserialised to exact Decimals, never float. All the tables go in
 one load: a failure anywhere leaves the database as it was, and the error names the
 table.
 """
@@ -29,6 +35,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from loaders import _aws, dynamo_items
 from loaders.pipeline import Chunk, LoadError, LoadResult, last_watermark, load
+from loaders.progress import TableProgress, terminal_tables
+from loaders.registry import Setting, Source
 
 COMMAND = "dynamodb"
 HELP = "load the chatbot's DynamoDB tables (costs, revenue, tokens; affiliate where it exists)"
@@ -41,6 +49,7 @@ MONTH_INDEX = "MonthIndex"
 CHUNK_ITEMS = 20_000
 DEFAULT_SEGMENTS = 4
 DEFAULT_LOOKBACK_DAYS = 3
+DEFAULT_RECONCILE_DAYS = 7
 
 Progress = Callable[[str, int, int | None], None]
 
@@ -58,13 +67,23 @@ class TablePlan:
     months: list[str] = field(default_factory=list)
     items: int = 0
     pages: int = 0
+    why: str = "first load"          # why this mode: shown in the plan line
+    misfiled: int = 0                # scanned items a month query would not find
+    full_as_of: str | None = None    # the last full scan of this table (this one, if a scan)
 
     def describe(self) -> str:
         how = (f"query {MONTH_INDEX} for {len(self.months)} month(s) "
                f"{self.months[0]}..{self.months[-1]}" if self.mode == "query"
                else "full scan")
         found = "the -env name" if self.suffixed else "the bare name; no -env table"
-        return f"{self.logical}: {self.name} ({found}); {how}: {self.items:,} items"
+        line = f"{self.logical}: {self.name} ({found}); {how} ({self.why}): {self.items:,} items"
+        if self.mode == "scan" and self.has_month_index:
+            line += (f"; {self.misfiled:,} without their timestamp's month (month queries "
+                     "cannot see them)" if self.misfiled else "; all in MonthIndex")
+        elif self.mode == "query":
+            line += (f"; not seen: items written since the full scan of {self.full_as_of} "
+                     "without their timestamp's month, until the next full scan")
+        return line
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -79,6 +98,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lookback-days", type=int, default=DEFAULT_LOOKBACK_DAYS,
                         help="incremental loads re-read from this many days before the previous "
                              f"load started (default {DEFAULT_LOOKBACK_DAYS})")
+    parser.add_argument("--reconcile-days", type=int, default=DEFAULT_RECONCILE_DAYS,
+                        help="scan each table fully when its last full scan is older than "
+                             f"this (default {DEFAULT_RECONCILE_DAYS})")
     parser.add_argument("--max-attempts", type=int, default=_aws.DEFAULT_MAX_ATTEMPTS,
                         help="attempts per request before giving up (adaptive retries)")
     parser.add_argument("--source", help="source name recorded with the rows")
@@ -157,10 +179,16 @@ def resolve_tables(client: Any, prefix: str, env: str) -> list[TablePlan]:
 
 
 def plan_load(plans: list[TablePlan], watermark: str | None, *, full: bool,
-              lookback_days: int, now: datetime) -> None:
-    """Choose scan or month queries per table from the previous load's watermark."""
+              lookback_days: int, now: datetime,
+              reconcile_days: int = DEFAULT_RECONCILE_DAYS) -> None:
+    """Choose scan or month queries per table from the previous load's watermark.
+
+    A table is queried only when the previous load read it under the same name, its
+    last full scan found every item under its timestamp's month, and that scan is
+    less than `reconcile_days` old; otherwise it is scanned, and the plan says why.
+    """
     previous: dict[str, Any] = {}
-    if watermark and not full:
+    if watermark:
         try:
             previous = json.loads(watermark)
             as_of = str(previous["as_of"])
@@ -168,17 +196,63 @@ def plan_load(plans: list[TablePlan], watermark: str | None, *, full: bool,
         except (ValueError, KeyError, TypeError, AttributeError):
             previous = {}
     tables = previous.get("tables", {})
+    scans = previous.get("full_scans", {}) if isinstance(previous.get("full_scans"), dict) \
+        else {}
     for plan in plans:
-        # A table renamed since (say the -env table appeared) is scanned afresh.
-        if plan.has_month_index and previous and tables.get(plan.logical) == plan.name:
+        last = scans.get(plan.logical) if isinstance(scans.get(plan.logical), dict) else None
+        plan.full_as_of = str(last["as_of"]) if last and "as_of" in last else None
+        if full:
+            plan.why = "--full"
+        elif not previous:
+            plan.why = "first load" if not watermark else "unreadable watermark"
+        elif not plan.has_month_index:
+            plan.why = f"no {MONTH_INDEX}"
+        elif tables.get(plan.logical) != plan.name:
+            plan.why = "table renamed since the last load"  # e.g. the -env table appeared
+        elif last is None or plan.full_as_of is None:
+            plan.why = "no full scan recorded"
+        elif int(last.get("misfiled", 0) or 0):
+            plan.why = (f"its last scan found {int(last['misfiled']):,} items without "
+                        "their timestamp's month")
+        elif _stale(plan.full_as_of, now, reconcile_days):
+            plan.why = f"reconciliation: last full scan {plan.full_as_of}"
+        else:
             plan.mode = "query"
+            plan.why = "incremental"
             plan.months = months_since(previous["as_of"], lookback_days, now)
 
 
-def watermark_of(plans: list[TablePlan], now: datetime) -> str:
-    """What the next load starts from: this load's start and the tables it read."""
-    return json.dumps({"as_of": now.isoformat(), "tables": {p.logical: p.name for p in plans}},
-                      sort_keys=True)
+def _stale(as_of: str, now: datetime, days: int) -> bool:
+    try:
+        return now - _parse_ts(as_of) >= timedelta(days=days)
+    except ValueError:
+        return True
+
+
+def watermark_of(plans: list[TablePlan], now: datetime, watermark: str | None = None) -> str:
+    """What the next load starts from: this load's start, the tables it read, and each
+    table's last full scan with the items that scan found outside their month."""
+    scans: dict[str, Any] = {}
+    if watermark:
+        try:
+            old = json.loads(watermark).get("full_scans", {})
+            scans = dict(old) if isinstance(old, dict) else {}
+        except (ValueError, AttributeError):
+            scans = {}
+    for plan in plans:
+        if plan.mode == "scan":
+            scans[plan.logical] = {"as_of": now.isoformat(), "misfiled": plan.misfiled}
+    return json.dumps({"as_of": now.isoformat(), "tables": {p.logical: p.name for p in plans},
+                       "full_scans": scans}, sort_keys=True)
+
+
+def _misfiled(item: dict[str, Any]) -> bool:
+    """An item a month query cannot find: no `month`, or not its timestamp's month."""
+    month = (item.get("month") or {}).get("S") if isinstance(item.get("month"), dict) else None
+    ts = (item.get("timestamp") or {}).get("S") if isinstance(item.get("timestamp"), dict) \
+        else None
+    return not (isinstance(month, str) and isinstance(ts, str) and len(month) == 7
+                and ts.startswith(month))
 
 
 def _requests(plan: TablePlan, segments: int, page_size: int | None) -> tuple[str, list[dict]]:
@@ -252,6 +326,8 @@ def table_chunks(client: Any, plans: list[TablePlan], *, segments: int,
         for items in _pages(client, plan, op, requests):
             batch.extend(items)
             plan.items += len(items)
+            if plan.mode == "scan" and plan.has_month_index:
+                plan.misfiled += sum(map(_misfiled, items))
             if len(batch) >= CHUNK_ITEMS:
                 yield dynamo_items.items_to_chunk(batch, expect=target)
                 batch = []
@@ -265,6 +341,7 @@ def load_dynamodb(db: Path, *, env: str, region: str | None = None,
                   endpoint_url: str | None = None, prefix: str = "ai-nutritionist",
                   full: bool = False, segments: int = DEFAULT_SEGMENTS,
                   lookback_days: int = DEFAULT_LOOKBACK_DAYS,
+                  reconcile_days: int = DEFAULT_RECONCILE_DAYS,
                   max_attempts: int = _aws.DEFAULT_MAX_ATTEMPTS, page_size: int | None = None,
                   source: str | None = None, client: Any = None,
                   progress: Progress | None = None, now: datetime | None = None
@@ -276,42 +353,53 @@ def load_dynamodb(db: Path, *, env: str, region: str | None = None,
                              max_attempts=max_attempts, pool=max(10, segments * 2))
     plans = resolve_tables(client, prefix, env)
     now = now or datetime.now(UTC).replace(tzinfo=None)
-    plan_load(plans, last_watermark(db, source), full=full, lookback_days=lookback_days,
-              now=now)
+    previous = last_watermark(db, source)
+    plan_load(plans, previous, full=full, lookback_days=lookback_days, now=now,
+              reconcile_days=reconcile_days)
     chunks = table_chunks(client, plans, segments=segments, page_size=page_size,
                           progress=progress)
-    result = load(db, source, chunks, watermark=watermark_of(plans, now))
+    # The watermark is computed lazily: the misfiled counts are known once all is read.
+    result = load(db, source, chunks, watermark=lambda: watermark_of(plans, now, previous))
+    result.notes = [plan.describe() for plan in plans]
     return result, plans
 
 
 def main(args: argparse.Namespace) -> int:
     from core import settings
-    from loaders.progress import terminal_progress
 
     db = args.db or settings.db_path()
-    bars: dict[str, Any] = {}
-
-    def progress(logical: str, done: int, total: int | None) -> None:
-        if logical not in bars:
-            for ctx in bars.values():
-                ctx[0].__exit__(None, None, None)
-            ctx = terminal_progress(f"{logical}", total=total, unit="items")
-            bars.clear()
-            bars[logical] = (ctx, ctx.__enter__(), [0])
-        _, advance, seen = bars[logical]
-        advance(done - seen[0])
-        seen[0] = done
-
-    try:
+    with terminal_tables(unit="items") as progress:
         result, plans = load_dynamodb(
             db, env=args.env, region=args.region, endpoint_url=args.endpoint_url,
             prefix=args.table_prefix, full=args.full, segments=args.segments,
-            lookback_days=args.lookback_days, max_attempts=args.max_attempts,
-            source=args.source, progress=progress)
-    finally:
-        for ctx in bars.values():
-            ctx[0].__exit__(None, None, None)
+            lookback_days=args.lookback_days, reconcile_days=args.reconcile_days,
+            max_attempts=args.max_attempts, source=args.source, progress=progress)
     for plan in plans:
         print(plan.describe())
     print(result.summary(), file=sys.stdout)
     return 0
+
+
+def _run(opts: dict[str, Any], db: Path, progress: TableProgress | None) -> LoadResult:
+    result, _ = load_dynamodb(
+        db, env=opts["env"], region=opts.get("region"), endpoint_url=opts.get("endpoint_url"),
+        prefix=opts["table_prefix"], segments=opts["segments"],
+        reconcile_days=opts["reconcile_days"], source=opts.get("source") or _name(opts),
+        progress=progress)
+    return result
+
+
+def _name(opts: dict[str, Any]) -> str:
+    return default_source(opts["table_prefix"], opts["env"])
+
+
+LOADER = Source(
+    command=COMMAND, help=HELP, add_arguments=add_arguments, main=main, run=_run, name=_name,
+    tables=len(TABLES),
+    settings=(Setting("env", "dev, staging or prod", "prod"),
+              Setting("region", "AWS region (default: [aws] region, then the boto3 chain)"),
+              Setting("table_prefix", "the tables' name prefix", "ai-nutritionist"),
+              Setting("endpoint_url", "a local DynamoDB or moto server"),
+              Setting("segments", "parallel scan segments", DEFAULT_SEGMENTS, "int"),
+              Setting("reconcile_days", "full scan when the last is older than this",
+                      DEFAULT_RECONCILE_DAYS, "int")))

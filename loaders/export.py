@@ -36,6 +36,7 @@ from core import settings
 from loaders import lake as L
 from loaders.pipeline import next_load_id
 from loaders.publish import connect_read_only, new_version
+from loaders.registry import Source
 
 COMMAND = "export"
 HELP = "write the contract's tables as a month-partitioned Parquet lake (incremental)"
@@ -181,3 +182,8 @@ def main(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"no database at {db}")
     print(export(db, args.lake).summary())
     return 0
+
+
+# A command of `python -m loaders` like the sources, but a sink: the Data page has nothing
+# to configure for it (no settings, no run).
+LOADER = Source(command=COMMAND, help=HELP, add_arguments=add_arguments, main=main)

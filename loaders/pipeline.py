@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 
 from core import settings
+from core.privacy import mask_text
 from loaders.publish import connect_read_only, new_version
 
 SQL_DIR = Path(__file__).with_name("sql")
@@ -92,11 +93,15 @@ class LoadResult:
     status: str = "ok"
     error: str | None = None
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    # What the source read and how (a scan, a month query, a whole read) and what an
+    # incremental read could not see, one line per table: shown with the summary.
+    notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        """The one line a command prints."""
-        return (f"{self.source}: {self.rows_read:,} read, {self.rows_written:,} written, "
-                f"{self.rows_rejected:,} rejected in {self.seconds:.1f} s")
+        """The one line a command prints (a source named after a phone shows it masked)."""
+        return (f"{mask_text(self.source)}: {self.rows_read:,} read, "
+                f"{self.rows_written:,} written, {self.rows_rejected:,} rejected "
+                f"in {self.seconds:.1f} s")
 
 
 class LoadError(RuntimeError):
@@ -135,7 +140,7 @@ def _text(value: object) -> str | None:
     if value is None or (isinstance(value, float) and value != value):
         return None
     if isinstance(value, str):
-        return value
+        return value if value.isascii() else _utf8(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dict | list):
@@ -143,6 +148,15 @@ def _text(value: object) -> str | None:
     if isinstance(value, datetime):
         return value.isoformat()
     return str(value)
+
+
+def _utf8(text: str) -> str:
+    """Text Arrow can hold: a lone surrogate (a JSON `\\ud800` escape) kept as its escape."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("ascii")
+    return text
 
 
 def _to_string(col: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -168,8 +182,8 @@ def _stage(con: duckdb.DuckDBPyConnection, chunk: Chunk, load_id: int, source: s
         if missing:
             reason = f"unknown column set: missing {', '.join(missing)}"
             for raw in arrow.to_pylist():
-                raw.pop("_raw", None)
-                chunk.rejects.append((table, json.dumps(raw, default=str), reason))
+                kept = raw.pop("_raw", None)  # the record as it came, where the source has it
+                chunk.rejects.append((table, kept or json.dumps(raw, default=str), reason))
             continue
         con.register("_chunk", arrow)
         con.execute(f"INSERT INTO _stage_{table} SELECT * FROM _chunk")  # noqa: S608 (fixed names)
@@ -260,12 +274,13 @@ def next_load_id(con: duckdb.DuckDBPyConnection) -> int:
 
 def load(db: Path, source: str, chunks: Iterable[Chunk], *,
          progress: Callable[[int], None] | None = None, fresh: bool = False,
-         watermark: str | None = None) -> LoadResult:
+         watermark: str | Callable[[], str] | None = None) -> LoadResult:
     """Load every chunk into a new version of `db` and publish it, or change nothing.
 
     `progress` is called with the number of source records staged after each chunk.
     `fresh` starts from an empty database (the demo generator). `watermark` is stored
-    in the load log for a source's next incremental load.
+    in the load log for a source's next incremental load; a callable is called once
+    every chunk is read (a source that learns its watermark while reading).
     """
     db = Path(db)
     started = datetime.now(UTC).replace(tzinfo=None)
@@ -295,6 +310,8 @@ def load(db: Path, source: str, chunks: Iterable[Chunk], *,
             result.rows_rejected = sum(result.rejected_by_reason.values())
             _dedupe_rejects(con, result.load_id)
             result.seconds = time.perf_counter() - t0
+            if callable(watermark):
+                watermark = watermark()
             con.execute(
                 "INSERT INTO load_log VALUES (?, ?, ?, ?, ?, ?, ?, 'ok', NULL, ?)",
                 [result.load_id, source, started, datetime.now(UTC).replace(tzinfo=None),

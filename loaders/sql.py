@@ -16,8 +16,19 @@ Every value is cast to text by the database itself, so money never passes throug
 float here. Rows stream in chunks (a server-side cursor on PostgreSQL). Each load
 fixes the newest watermark value per table before reading, reads up to it, and
 records it; the next reads from there (`>=`, so a row sharing the last timestamp is
-not missed; the upsert makes the re-read a no-op). Rows that arrive later with an
-older timestamp are not seen by an incremental load: `--full` reads everything.
+not missed; the upsert makes the re-read a no-op).
+
+An incremental read must see what a full read would. So:
+- the watermark is a column the database orders as time or number (a timestamp or
+  date on a server with real ones, or an integer); a text column (SQLite keeps every
+  timestamp as text) would compare `9:00` after `10:00`, so such a table is read
+  whole each load, and its plan line says why;
+- rows whose watermark is NULL or outside the accepted instants (`infinity`, year
+  12000) are read by every load (and refused again, kept once), and never become the
+  watermark, so they cannot hide the rows after them;
+- rows that arrive later with an older timestamp are what an incremental read cannot
+  see: every table is read whole at least every `--reconcile-days` (default 7).
+`--full` reads everything now.
 The statements are built with SQLAlchemy Core from the mapping (names and the mapping's
 own expressions), with every value bound, so there is no .sql file for them.
 """
@@ -27,10 +38,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import re
 import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +49,16 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
+from core import secrecy, settings
 from loaders.pipeline import STAGE_COLUMNS, Chunk, LoadError, LoadResult, last_watermark, load
+from loaders.progress import TableProgress, terminal_tables
+from loaders.registry import Setting, Source
 
 COMMAND = "sql"
 HELP = "load contract-shaped tables (or mapped ones) from a SQL database via SQLAlchemy"
 DEFAULT_CHUNK_ROWS = 10_000
+DEFAULT_RECONCILE_DAYS = 7
+FULL_AS_OF = "_full_as_of"  # the watermark's key for the last whole read
 TIME_COLUMN = {"cost_events": "ts", "revenue_events": "ts", "token_balances": "as_of",
                "affiliate_events": "ts"}
 
@@ -58,25 +74,27 @@ class TableMap:
     schema: str | None
     columns: dict[str, str | dict[str, str]]
     watermark: str | None = None
+    why_whole: str | None = None  # why this table has no usable watermark
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", type=Path, help="DuckDB file (default: the PROFIT_DB setting)")
     parser.add_argument("--url", required=True,
-                        help="SQLAlchemy URL, e.g. postgresql+psycopg2://user:pw@host/db")
+                        help="SQLAlchemy URL, e.g. postgresql://user:pw@host/db (psycopg 3) "
+                        "or postgresql+psycopg2://... (psycopg2)")
     parser.add_argument("--mapping", type=Path, help="TOML file naming tables and columns")
     parser.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS,
                         help=f"rows fetched per chunk (default {DEFAULT_CHUNK_ROWS:,})")
     parser.add_argument("--full", action="store_true", help="read everything, ignore watermark")
+    parser.add_argument("--reconcile-days", type=int, default=DEFAULT_RECONCILE_DAYS,
+                        help="read everything when the last whole read is older than this "
+                             f"(default {DEFAULT_RECONCILE_DAYS})")
     parser.add_argument("--source", help="source name recorded with the rows")
 
 
 def mask_url(text: str) -> str:
     """A URL with its password replaced by ***, even one SQLAlchemy cannot parse."""
-    try:
-        return sa.make_url(text).render_as_string(hide_password=True)
-    except (sa_exc.ArgumentError, ValueError, TypeError):
-        return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", text)
+    return secrecy.safe_url(text)
 
 
 def parse_url(url: str | sa.URL) -> sa.URL:
@@ -84,7 +102,7 @@ def parse_url(url: str | sa.URL) -> sa.URL:
     if isinstance(url, sa.URL):
         return url
     try:
-        parsed = sa.make_url(url)
+        parsed = sa.make_url(secrecy.normalise_url(url))
     except (sa_exc.ArgumentError, ValueError) as exc:
         # Not echoed: a URL that does not parse may still hold a password.
         raise ValueError("not a database URL (expected dialect+driver://user:password@host:"
@@ -170,26 +188,77 @@ def _resolve(conn: sa.Connection, maps: list[TableMap] | None) -> list[tuple[Tab
         if m.watermark is None:
             spec = m.columns.get(TIME_COLUMN[m.target])
             m.watermark = spec if isinstance(spec, str) else None
+            if m.watermark is None:
+                m.why_whole = f"{TIME_COLUMN[m.target]} is an expression, not a column"
         elif m.watermark not in names:
             raise ValueError(f"{m.target}: watermark column {m.watermark!r} is not in "
                              f"table {m.table}")
+        if m.watermark is not None:
+            m.why_whole = _unorderable(conn.dialect.name, table.c[m.watermark])
+            if m.why_whole:
+                m.watermark = None
         out.append((m, table))
     return out
 
 
-def _select(m: TableMap, table: sa.Table, since: str | None, until: Any) -> sa.Select:
+def _unorderable(dialect: str, column: sa.Column) -> str | None:
+    """Why a column cannot be a watermark (None when it can)."""
+    kind = column.type
+    if isinstance(kind, sa.Integer):
+        return None
+    if isinstance(kind, sa.DateTime | sa.Date) and dialect != "sqlite":
+        return None
+    stored = "text in SQLite" if dialect == "sqlite" else str(kind)
+    return (f"{column.name} is {stored}, which the database compares as text, not time; "
+            "read whole each load")
+
+
+def _is_temporal(column: sa.Column) -> bool:
+    return isinstance(column.type, sa.DateTime | sa.Date)
+
+
+def _mark_text(value: Any) -> str:
+    return value.isoformat() if isinstance(value, datetime | date) else str(value)
+
+
+def _mark_value(column: sa.Column, text: str) -> Any:
+    """A stored watermark back as the column's own type (ValueError if it is not)."""
+    if isinstance(column.type, sa.Integer):
+        return int(text)
+    if isinstance(column.type, sa.DateTime):
+        return datetime.fromisoformat(text)
+    return date.fromisoformat(text[:10])
+
+
+def _instant_bounds(column: sa.Column) -> tuple[Any, Any]:
+    """The accepted instants ([loading] earliest/latest) in the column's own type."""
+    earliest, latest = settings.instant_range()
+    if isinstance(column.type, sa.DateTime):
+        if column.type.timezone:
+            return earliest.replace(tzinfo=UTC), latest.replace(tzinfo=UTC)
+        return earliest, latest
+    return earliest.date(), latest.date()
+
+
+def _select(m: TableMap, table: sa.Table, since: Any, until: Any) -> sa.Select:
     exprs = []
     for col, spec in m.columns.items():
         expr = (sa.literal_column(f"({spec['sql']})") if isinstance(spec, dict)
                 else table.c[spec])
         exprs.append(sa.cast(expr, sa.String).label(col))
     stmt = sa.select(*exprs).select_from(table)
-    if m.watermark:
-        mark = sa.column(m.watermark)  # untyped: the driver's own value, no conversion
-        if since is not None:
-            stmt = stmt.where(mark >= sa.bindparam("since", since, type_=sa.String))
+    if m.watermark and since is not None:
+        mark = table.c[m.watermark]
+        window = mark >= sa.bindparam("since", since, type_=mark.type)
         if until is not None:
-            stmt = stmt.where(mark <= sa.bindparam("until", str(until), type_=sa.String))
+            window = sa.and_(window, mark <= sa.bindparam("until", until, type_=mark.type))
+        # NULL and out-of-range marks are read every time (and refused every time).
+        unseen = [mark.is_(None)]
+        if _is_temporal(mark):
+            low, high = _instant_bounds(mark)
+            unseen += [mark < sa.bindparam("earliest", low, type_=mark.type),
+                       mark >= sa.bindparam("latest", high, type_=mark.type)]
+        stmt = stmt.where(sa.or_(window, *unseen))
     return stmt
 
 
@@ -199,33 +268,68 @@ class TablePlan:
 
     map: TableMap
     table: sa.Table
-    since: str | None
+    since: Any
     until: Any
+    why: str = "incremental"
+
+    def describe(self) -> str:
+        how = (f"rows from {m} on" if (m := self.since) is not None else "every row")
+        return f"{self.map.target}: {self.map.table}: {how} ({self.why})"
 
 
 def plan_tables(engine: sa.Engine, url: sa.URL, maps: list[TableMap] | None,
-                previous: dict[str, str]) -> list[TablePlan]:
+                previous: dict[str, str], *, whole: str | None = None) -> list[TablePlan]:
     """Reflect the tables and fix each one's upper watermark before any row is read.
 
-    Rows that arrive while the load runs are past `until` and are read next time.
+    Rows that arrive while the load runs are past `until` and are read next time. The
+    upper watermark is the newest value within the accepted instants, so `infinity`
+    never becomes one. `whole` says why this load reads every table whole, if it does.
     """
     plans = []
     with _errors(url), engine.connect() as conn:
         for m, table in _resolve(conn, maps):
-            until = None
+            until, since, why = None, None, m.why_whole or whole or "no previous load"
             if m.watermark:
-                until = conn.execute(sa.select(sa.func.max(sa.column(m.watermark)))
-                                     .select_from(table)).scalar()
-            plans.append(TablePlan(m, table, previous.get(m.target), until))
+                mark = table.c[m.watermark]
+                query = sa.select(sa.func.max(mark)).select_from(table)
+                if _is_temporal(mark):
+                    low, high = _instant_bounds(mark)
+                    query = query.where(mark >= low, mark < high)
+                until = conn.execute(query).scalar()
+                if whole is None and m.target in previous:
+                    try:
+                        since = _mark_value(mark, previous[m.target])
+                        why = "incremental"
+                    except ValueError:
+                        why = "unreadable watermark"
+            plans.append(TablePlan(m, table, since, until, why))
     return plans
 
 
-def watermark_of(plans: list[TablePlan], previous: dict[str, str]) -> str:
-    marks = dict(previous)
+def watermark_of(plans: list[TablePlan], previous: dict[str, str], now: datetime) -> str:
+    marks = {k: v for k, v in previous.items() if k != FULL_AS_OF}
     for p in plans:
         if p.until is not None:
-            marks[p.map.target] = str(p.until)
+            marks[p.map.target] = _mark_text(p.until)
+    whole = all(p.since is None for p in plans)
+    marks[FULL_AS_OF] = now.isoformat() if whole else previous.get(FULL_AS_OF, "")
     return json.dumps(marks, sort_keys=True)
+
+
+def _whole_reason(previous: dict[str, str], full: bool, now: datetime,
+                  reconcile_days: int) -> str | None:
+    """Why this load reads every table whole (None: incrementally)."""
+    if full:
+        return "--full"
+    if not previous:
+        return "no previous load"
+    try:
+        last = datetime.fromisoformat(previous.get(FULL_AS_OF) or "")
+    except ValueError:
+        return "no whole read recorded"
+    if now - last >= timedelta(days=reconcile_days):
+        return f"reconciliation: last whole read {last.isoformat(timespec='seconds')}"
+    return None
 
 
 def sql_chunks(engine: sa.Engine, url: sa.URL, plans: list[TablePlan], *, chunk_rows: int,
@@ -285,8 +389,13 @@ def check_connection(engine: sa.Engine, url: sa.URL) -> None:
 
 def load_sql(db: Path, url: str | sa.URL, *, mapping: Path | None = None,
              chunk_rows: int = DEFAULT_CHUNK_ROWS, full: bool = False,
-             source: str | None = None, progress: Progress | None = None) -> LoadResult:
-    """Load the source database's tables in one load (all or nothing)."""
+             reconcile_days: int = DEFAULT_RECONCILE_DAYS, source: str | None = None,
+             progress: Progress | None = None, now: datetime | None = None,
+             plans_out: list[TablePlan] | None = None) -> LoadResult:
+    """Load the source database's tables in one load (all or nothing).
+
+    `plans_out`, when given, receives each table's plan (what was read and why).
+    """
     parsed = parse_url(url)
     maps = read_mapping(mapping) if mapping else None
     source = source or default_source(parsed)
@@ -294,42 +403,53 @@ def load_sql(db: Path, url: str | sa.URL, *, mapping: Path | None = None,
     try:
         check_connection(engine, parsed)
         previous: dict[str, str] = {}
-        mark = None if full else last_watermark(db, source)
+        mark = last_watermark(db, source)
         if mark:
             try:
-                previous = dict(json.loads(mark))
+                previous = {str(k): str(v) for k, v in dict(json.loads(mark)).items()}
             except (ValueError, TypeError):
                 previous = {}
-        plans = plan_tables(engine, parsed, maps, previous)
+        now = now or datetime.now(UTC).replace(tzinfo=None)
+        whole = _whole_reason(previous, full, now, reconcile_days)
+        plans = plan_tables(engine, parsed, maps, previous, whole=whole)
+        if plans_out is not None:
+            plans_out.extend(plans)
         chunks = sql_chunks(engine, parsed, plans, chunk_rows=chunk_rows, progress=progress)
-        return load(db, source, chunks, watermark=watermark_of(plans, previous))
+        result = load(db, source, chunks, watermark=watermark_of(plans, previous, now))
+        result.notes = [plan.describe() for plan in plans]
+        return result
     finally:
         engine.dispose()
 
 
 def main(args: argparse.Namespace) -> int:
-    from core import settings
-    from loaders.progress import terminal_progress
-
     db = args.db or settings.db_path()
-    bars: dict[str, Any] = {}
-
-    def progress(table: str, done: int, total: int | None) -> None:
-        if table not in bars:
-            for ctx, _, _ in bars.values():
-                ctx.__exit__(None, None, None)
-            bars.clear()
-            ctx = terminal_progress(table, total=total)
-            bars[table] = (ctx, ctx.__enter__(), [0])
-        _, advance, seen = bars[table]
-        advance(done - seen[0])
-        seen[0] = done
-
-    try:
+    plans: list[TablePlan] = []
+    with terminal_tables() as progress:
         result = load_sql(db, args.url, mapping=args.mapping, chunk_rows=args.chunk_rows,
-                          full=args.full, source=args.source, progress=progress)
-    finally:
-        for ctx, _, _ in bars.values():
-            ctx.__exit__(None, None, None)
+                          full=args.full, reconcile_days=args.reconcile_days,
+                          source=args.source, progress=progress, plans_out=plans)
+    for plan in plans:
+        print(plan.describe())
     print(result.summary())
     return 0
+
+
+def _run(opts: dict[str, Any], db: Path, progress: TableProgress | None) -> LoadResult:
+    return load_sql(db, opts["url"], mapping=opts.get("mapping"), chunk_rows=opts["chunk_rows"],
+                    reconcile_days=opts["reconcile_days"],
+                    source=opts.get("source") or _name(opts), progress=progress)
+
+
+def _name(opts: dict[str, Any]) -> str:
+    return default_source(parse_url(str(opts["url"])))
+
+
+LOADER = Source(
+    command=COMMAND, help=HELP, add_arguments=add_arguments, main=main, run=_run, name=_name,
+    tables=len(STAGE_COLUMNS),
+    settings=(Setting("url", "SQLAlchemy URL (postgresql://user:pw@host/db)", required=True),
+              Setting("mapping", "TOML file naming tables and columns", kind="path"),
+              Setting("chunk_rows", "rows fetched per chunk", DEFAULT_CHUNK_ROWS, "int"),
+              Setting("reconcile_days", "a whole read when the last is older than this",
+                      DEFAULT_RECONCILE_DAYS, "int")))

@@ -32,7 +32,8 @@ for col, row in zip(cols, tables.itertuples(), strict=True):
 st.subheader("Load log")
 log = data.query("load_log", limit=200)
 hidden = secrecy.secret_values(settings.secrets())  # an error may quote a URL or a key
-log["error"] = [secrecy.redact(e, hidden) if isinstance(e, str) else e for e in log["error"]]
+for column in ("source", "error"):  # a file named after a phone is a phone too
+    log[column] = [secrecy.redact(e, hidden) if isinstance(e, str) else e for e in log[column]]
 st.dataframe(log, hide_index=True, width="stretch")
 
 st.subheader("Policies in force")
@@ -52,12 +53,13 @@ reasons = data.query("rejected_reasons")
 if reasons.empty:
     st.success("No row has been refused.")
 else:
+    reasons["reason"] = reasons["reason"].map(mask_text)
     fig = px.bar(reasons, x="rows", y="reason", color="table_name", orientation="h",
                  title="Rows refused by reason (count)",
                  labels={"rows": "rows refused", "reason": "reason", "table_name": "table"})
     st.plotly_chart(fig, width="stretch")
     rejected = data.query("rejected_rows", limit=1000)
-    for column in ("reason", "raw_record"):  # either may quote a phone, in any spelling
+    for column in ("source", "reason", "raw_record"):  # each may quote a phone, any spelling
         rejected[column] = rejected[column].map(mask_text)
     st.dataframe(rejected, hide_index=True, width="stretch")
 

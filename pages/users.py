@@ -12,7 +12,6 @@ from core import formats, settings
 from core.privacy import mask_phone
 from dashboard import auth, data, morning, ui
 from dashboard import user_charts as charts
-from enforcement.policy import load_policy
 from queries import kpis, users
 from report import cells
 
@@ -29,7 +28,7 @@ EVENT_COLUMNS = (
 st.title("Users")
 ui.require_data()
 tz = settings.timezone()
-policy = load_policy(settings.policy_path())
+policy = ui.current_policy()
 
 digits = st.text_input("Last digits of the phone", max_chars=15, placeholder="e.g. 0001",
                        help="At least two digits; anything but digits is ignored.")

@@ -15,7 +15,6 @@ import streamlit as st
 from core import metrics, settings
 from dashboard import data, ui
 from enforcement.levels import LEVELS
-from enforcement.policy import load_policy
 from queries import kpis as K
 from queries import weekly
 from report import cells, charts, files, model
@@ -39,7 +38,7 @@ st.title("Weekly")
 ui.require_data()
 
 tz = settings.timezone()
-policy = load_policy(settings.policy_path())
+policy = ui.current_policy()
 span = data.cached(K.data_span)(tz=tz)
 if span is None:
     st.info("No cost or revenue event is loaded yet.")

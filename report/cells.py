@@ -84,10 +84,10 @@ def phone(value: str, masked: bool) -> str:
 LEVEL_KEYS = ("level", "level_before", "level_after")  # shown as words: "payment required"
 
 
-def _typed(key: str, kind: str, value: Any, masked: bool) -> Any:
+def _typed(key: str, kind: str, value: Any, masked: bool, words: bool = True) -> Any:
     if key == "user_id":
         return phone(value, masked)
-    if key in LEVEL_KEYS and isinstance(value, str):
+    if words and key in LEVEL_KEYS and isinstance(value, str):
         return formats.level_name(value)
     if kind == TEXT:
         return "" if value is None or (isinstance(value, float) and pd.isna(value)) \
@@ -105,9 +105,10 @@ def _typed(key: str, kind: str, value: Any, masked: bool) -> Any:
     return value
 
 
-def table_values(df: pd.DataFrame, columns: Columns, masked: bool) -> list[list[Any]]:
+def table_values(df: pd.DataFrame, columns: Columns, masked: bool, *, words: bool = True
+                 ) -> list[list[Any]]:
     """Rows of typed values (Decimal money, int counts, str text) for any renderer."""
-    return [[_typed(key, kind, record.get(key), masked) for key, _label, kind in columns]
+    return [[_typed(key, kind, record.get(key), masked, words) for key, _label, kind in columns]
             for record in df.to_dict("records")]
 
 

@@ -62,7 +62,8 @@ def kpi_block(report: WeeklyReport) -> list[list[str]]:
 def user_block(report: WeeklyReport, masked: bool) -> list[list[str]]:
     """The user-level table: the csv header, then one row per user."""
     rows = [[csv_name for _key, csv_name, _label, _kind in cols.USER_COLUMNS]]
-    for row in table_values(report.users, cols.user_columns(), masked):
+    # the csv is for scripts: levels keep their keys (payment_required), as the JSON has them
+    for row in table_values(report.users, cols.user_columns(), masked, words=False):
         cells = []
         for value, (_key, _csv, _label, kind) in zip(row, cols.USER_COLUMNS, strict=True):
             if value is None:

@@ -260,7 +260,7 @@ def test_html_shows_the_query_layers_figures(db: Path, tmp_path: Path) -> None:
     rows = soup.select("#users tbody tr")
     assert len(rows) == len(users)
     first = [td.get_text() for td in rows[0].find_all("td")]
-    assert first[:7] == ["…5555", "payment_required", "no", "1", "$2.50", "$0.00", "-$2.50"]
+    assert first[:7] == ["…5555", "payment required", "no", "1", "$2.50", "$0.00", "-$2.50"]
     levels = {tr.find_all("td")[0].get_text(): tr.find_all("td")[1].get_text()
               for tr in soup.select("#levels tbody tr")}
     assert levels == {k: str(v) for k, v in now["users_by_level"].items()}
@@ -285,7 +285,7 @@ def test_html_lists_the_cost_optimisation_opportunities(db: Path, tmp_path: Path
     assert "neg" in soup.select_one("#economics tbody tr").find_all("td")[5]["class"]
     assert table("categories") == [["ai", "$5.30", "$2.90", "$2.40", "82.8%"]]
     assert table("loss-users") == [["…5555", "$2.50", "$0.00", "$2.50", "1",
-                                    "payment_required"]]
+                                    "payment required"]]
     assert table("accuracy") == [["grocery_list", "1", "$0.90", "$0.50", "$0.40", "80.0%",
                                   "$0.4000", "0"]]
     headings = [h.get_text() for h in soup.find_all("h2")]

@@ -78,6 +78,10 @@ def test_reload_button_loads_the_source_and_the_table_shows_it(configured: dict)
         + ": 72 read, 72 written, 0 rejected in " + at.success[0].value.split(" in ")[-1]]
     status = _status(at)
     assert status["finance"]["status"] == "ok" and status["finance"]["rows held"] == 72
+    # How each table was read, and why: SQLite keeps timestamps as text, so whole reads.
+    notes = [c.value for c in at.caption if c.value.startswith("cost_events:")]
+    assert notes == ["cost_events: cost_events: every row (ts is text in SQLite, which the "
+                     "database compares as text, not time; read whole each load)"]
 
 
 def test_reload_that_fails_says_so_and_keeps_the_data(configured: dict):

@@ -36,9 +36,41 @@ CREATE OR REPLACE TEMP MACRO instant_reason(t) AS
 CREATE OR REPLACE TEMP MACRO id_reason(i) AS
     CASE WHEN nullif(trim(i), '') IS NULL THEN 'missing event_id' END;
 
--- A whole number within INTEGER, given as text ('120', '120.0'); NULL otherwise.
+-- Numbers as an export writes them: plain decimals (`0.08`, `-5`, `12.500000`), never an
+-- exponent, `inf`, `nan`, `+5`, `.5` or `1_000`, which Python or DuckDB would also take.
+CREATE OR REPLACE TEMP MACRO plain_decimal(x) AS
+    regexp_full_match(trim(coalesce(x, '')), '-?[0-9]+([.][0-9]+)?');
+
+-- Digits before the point, leading zeros aside (DECIMAL(18, 6) holds 12).
+CREATE OR REPLACE TEMP MACRO int_digits(x) AS
+    length(regexp_extract(trim(x), '^-?0*([0-9]+)', 1));
+
+-- The first reason a money value cannot be loaded exactly as DECIMAL(18, 6), else NULL.
+-- `what` names the column in the reason; `signed` allows refunds (negative amounts).
+-- Places past the sixth are refused unless they are zeros: nothing is rounded.
+CREATE OR REPLACE TEMP MACRO money_reason(x, what, signed) AS
+    CASE
+        WHEN nullif(trim(x), '') IS NULL THEN 'missing ' || what
+        WHEN NOT plain_decimal(x) AND TRY_CAST(trim(x) AS DOUBLE) IS NOT NULL
+            THEN what || ' is not a plain decimal: ' || trim(x)
+        WHEN NOT plain_decimal(x) THEN what || ' is not a number: ' || trim(x)
+        WHEN NOT signed AND starts_with(trim(x), '-') AND regexp_matches(trim(x), '[1-9]')
+            THEN 'negative ' || what || ': ' || trim(x)
+        WHEN NOT regexp_full_match(trim(x), '-?[0-9]+([.][0-9]{1,6}0*)?')
+            THEN what || ' has more than 6 decimal places: ' || trim(x)
+        WHEN int_digits(x) > 12
+            THEN what || ' out of range: ' || trim(x) || ' (at most 999999999999.999999)'
+    END;
+
+-- The exact value of money that passed money_reason.
+CREATE OR REPLACE TEMP MACRO money(x) AS
+    CASE WHEN plain_decimal(x) AND int_digits(x) <= 12
+         THEN TRY_CAST(trim(x) AS DECIMAL(18, 6)) END;
+
+-- A whole number within INTEGER, written plainly ('120', '120.0'); NULL otherwise.
 CREATE OR REPLACE TEMP MACRO whole(x) AS
-    CASE WHEN TRY_CAST(trim(x) AS DECIMAL(38, 6)) = floor(TRY_CAST(trim(x) AS DECIMAL(38, 6)))
+    CASE WHEN regexp_full_match(trim(coalesce(x, '')), '-?[0-9]+([.]0*)?')
+              AND int_digits(x) <= 10
               AND abs(TRY_CAST(trim(x) AS DECIMAL(38, 6))) <= 2147483647
          THEN TRY_CAST(trim(x) AS DECIMAL(38, 6))::INTEGER END;
 

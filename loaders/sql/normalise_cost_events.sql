@@ -5,7 +5,7 @@ WITH s AS (
     SELECT
         rowid AS _seq,
         *,
-        TRY_CAST(trim(cost_usd) AS DECIMAL(18, 6)) AS _cost,
+        money(cost_usd) AS _cost,
         regexp_replace(
             lower(trim(coalesce(nullif(trim(action), ''), nullif(trim(event_type), ''), ''))),
             '_completed$', '') AS _action_raw,
@@ -24,9 +24,8 @@ WITH s AS (
             phone_reason(user_id),
             instant_reason(ts),
             CASE
-                WHEN nullif(trim(cost_usd), '') IS NULL THEN 'missing cost'
-                WHEN _cost IS NULL THEN 'cost is not a number: ' || trim(cost_usd)
-                WHEN _cost < 0 THEN 'negative cost: ' || trim(cost_usd)
+                WHEN money_reason(cost_usd, 'cost', false) IS NOT NULL
+                    THEN money_reason(cost_usd, 'cost', false)
                 WHEN _action_raw = '' THEN 'missing action'
                 WHEN trim(coalesce(counted, '')) <> '' AND _counted IS NULL
                     THEN 'counted is not a boolean: ' || trim(counted)

@@ -3,7 +3,7 @@ WITH s AS (
     SELECT
         rowid AS _seq,
         *,
-        TRY_CAST(trim(amount_usd) AS DECIMAL(18, 6)) AS _amount,
+        money(amount_usd) AS _amount,
         lower(trim(coalesce(stream, ''))) AS _stream
     FROM _stage_revenue_events
 ), n AS (
@@ -14,8 +14,8 @@ WITH s AS (
             phone_reason(user_id),
             instant_reason(ts),
             CASE
-                WHEN nullif(trim(amount_usd), '') IS NULL THEN 'missing amount'
-                WHEN _amount IS NULL THEN 'amount is not a number: ' || trim(amount_usd)
+                WHEN money_reason(amount_usd, 'amount', true) IS NOT NULL
+                    THEN money_reason(amount_usd, 'amount', true)
                 WHEN _stream NOT IN ('tokens', 'premium', 'affiliate', 'data', 'other')
                     THEN 'unknown stream: ' || coalesce(stream, '')
                 WHEN nullif(trim(tokens), '') IS NOT NULL AND whole(tokens) IS NULL

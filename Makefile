@@ -35,7 +35,7 @@ system-deps:
 
 test: system-deps $(VENV)/.testdeps
 	$(PY) -m ruff check .
-	$(PY) -m pytest -n 2 --durations=15
+	$(PY) -m pytest -n 2 --dist loadgroup --durations=15
 
 bench: $(VENV)/.testdeps
 	$(PY) -m tests.bench --users $(BENCH_USERS)

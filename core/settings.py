@@ -243,3 +243,32 @@ def alerts(db: Path | None = None) -> AlertSettings:
         smtp_starttls=bool(conf.get("smtp_starttls", True)), smtp_user=text("smtp_user"),
         smtp_password=text("smtp_password"), email_from=text("email_from"), email_to=to,
         **numbers)
+
+
+ENGINES = ("duckdb", "spark")
+DEFAULT_SPARK_MASTER = "local[*]"
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Where the queries run: `duckdb` on the database, or on a lake (`lake` set), or
+    `spark` on a lake, with the Spark master (`local[*]`, `spark://…`, `sc://…`)."""
+
+    name: str = "duckdb"
+    lake: str | None = None
+    spark_master: str = DEFAULT_SPARK_MASTER
+
+
+def engine() -> EngineSettings:
+    """`PROFIT_ENGINE`/`PROFIT_LAKE`/`PROFIT_SPARK_MASTER`, else `[engine] name`, `lake`,
+    `spark_master`, else DuckDB on the database. Spark without a lake is refused."""
+    name = _setting("PROFIT_ENGINE", "engine", "name", "duckdb")
+    if name not in ENGINES:
+        raise ValueError(f"[engine] name must be one of {', '.join(ENGINES)}, got {name!r}")
+    lake = _setting("PROFIT_LAKE", "engine", "lake", "") or None
+    if lake and "://" not in lake and not Path(lake).is_absolute():
+        lake = str(ROOT / lake)
+    if name == "spark" and not lake:
+        raise ValueError("[engine] name = \"spark\" needs [engine] lake (a directory or s3:// URL)")
+    master = _setting("PROFIT_SPARK_MASTER", "engine", "spark_master", DEFAULT_SPARK_MASTER)
+    return EngineSettings(name, lake, master)

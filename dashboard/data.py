@@ -3,6 +3,9 @@
 The connection is cached per data version (the database file's inode and mtime), so
 a load that publishes a new file is seen on the next rerun without a restart, and
 every query result is cached by its parameters and that version, with a TTL.
+
+With `[engine] lake` set the app reads the lake instead (DuckDB's views over it, or Spark
+with `[engine] name = "spark"`), and the version is the lake manifest's export instant.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ import streamlit as st
 
 import queries
 from core import settings
+from loaders import lake as lakes
 from loaders.publish import connect_read_only, data_version
+from queries import Connection
 
 CACHE_TTL_SECONDS = 600
 
@@ -28,8 +33,19 @@ def _connection(path: str, version: tuple[int, int]) -> duckdb.DuckDBPyConnectio
     return connect_read_only(Path(path))
 
 
-def current_version() -> tuple[int, int] | None:
-    """The version of the published database, or None when there is none yet."""
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _lake_connection(engine: str, lake: str, master: str, version: str) -> Connection:
+    from queries import engine as engines
+
+    return engines.connect(lake, engine, master)
+
+
+def current_version() -> tuple[Any, ...] | None:
+    """The version of the published database (or lake), or None when there is none yet."""
+    configured = settings.engine()
+    if configured.lake:
+        version = lakes.version(configured.lake)
+        return None if version is None else (configured.name, configured.lake, version)
     return data_version(settings.db_path())
 
 
@@ -42,9 +58,16 @@ def _results_version() -> tuple[object, ...]:
     return (current_version(), data_version(settings.policy_path()))
 
 
-def connection() -> duckdb.DuckDBPyConnection:
-    """The read-only connection to the current version of the database."""
+def connection() -> Connection:
+    """The read-only connection to the current version of the database (or lake)."""
     version = current_version()
+    configured = settings.engine()
+    if configured.lake:
+        if version is None:
+            raise FileNotFoundError(f"no lake at {configured.lake}: write one with "
+                                    "`python -m loaders export --db PATH --lake ...`")
+        return _lake_connection(configured.name, configured.lake, configured.spark_master,
+                                str(version[2]))
     if version is None:
         raise FileNotFoundError(
             f"no database at {settings.db_path()}: run `make run` or `python -m loaders demo`")

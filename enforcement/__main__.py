@@ -104,12 +104,17 @@ def _defaults(args: argparse.Namespace) -> None:
         args.policy = str(settings.policy_path())
     if args.start and args.end:
         return
-    if not Path(args.db).is_file():
+    lake = getattr(args, "lake", None)
+    if not lake and not Path(args.db).is_file():
         raise UsageError(f"--db: no such database file: {args.db}")
+    from loaders.lake import connect_lake
     from loaders.publish import connect_read_only
     from queries.kpis import data_span
 
-    con = connect_read_only(Path(args.db))
+    try:
+        con = connect_lake(lake) if lake else connect_read_only(Path(args.db))
+    except FileNotFoundError as exc:
+        raise UsageError(str(exc)) from None
     try:
         span = data_span(con, load_policy(args.policy).timezone)
     finally:
@@ -127,20 +132,45 @@ def cmd_replay(args: argparse.Namespace) -> int:
         month_range_us(args.start, args.end, policy.timezone)
     except ValueError as exc:
         raise UsageError(f"--start/--end: {exc}") from None
-    if not Path(args.db).is_file():
-        raise UsageError(f"--db: no such database file: {args.db}")
-    from queries.history import read_history  # the shell's DuckDB reader, only here
-
-    history = read_history(args.db, args.start, args.end, policy.timezone)
-    if args.engine == "plain":
-        from enforcement.replay import replay_plain as engine
-    else:
-        from enforcement.fast_replay import replay_fast as engine
-    result = engine(history, policy, args.start, args.end)
+    result = _replay_from_source(args, policy)
     if args.per_user:
         write_table_csv(result, Path(args.per_user))
     print(json.dumps(result_json(result), indent=2))
     return 0
+
+
+def _replay_from_source(args: argparse.Namespace, policy: Policy) -> ReplayResult:
+    """The history from the database, or a lake (DuckDB), or the whole replay on Spark."""
+    from queries import engine as engines  # the shell's readers, only here
+    from queries.history import read_history
+
+    try:
+        engine, lake, master = engines.source_of(args, default_engine="fast")
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if engine == "spark":
+        from queries.spark_replay import replay_spark
+
+        try:
+            spark_engine = engines.connect(lake, "spark", master)
+        except (FileNotFoundError, RuntimeError) as exc:
+            raise UsageError(str(exc)) from None
+        return replay_spark(spark_engine, policy, args.start, args.end)
+    if lake:
+        try:
+            source: Any = engines.connect(lake, "duckdb")
+        except FileNotFoundError as exc:
+            raise UsageError(str(exc)) from None
+    elif not args.db or not Path(args.db).is_file():
+        raise UsageError(f"--db: no such database file: {args.db}")
+    else:
+        source = args.db
+    history = read_history(source, args.start, args.end, policy.timezone)
+    if engine == "plain":
+        from enforcement.replay import replay_plain as fold
+    else:
+        from enforcement.fast_replay import replay_fast as fold
+    return fold(history, policy, args.start, args.end)
 
 
 def write_table_csv(result: ReplayResult, path: Path) -> None:
@@ -205,14 +235,18 @@ def parser() -> argparse.ArgumentParser:
         description="Replay the loaded history under a policy: what would have happened, "
                     "per month and in total (the What-if page's numbers).",
         epilog=REPLAY_EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
-    rp.add_argument("--db", help="DuckDB file (default: the settings' database)")
+    rp.add_argument("--db", help="DuckDB file (default: the settings' database, or --lake)")
     rp.add_argument("--policy", help="policy TOML (default: the settings' current policy)")
     rp.add_argument("--start", help="first month, YYYY-MM, policy timezone (default: --end)")
     rp.add_argument("--end", help="last month, YYYY-MM, inclusive (default: the last month "
                                   "with data)")
     rp.add_argument("--format", choices=["json"], default="json")
     rp.add_argument("--per-user", metavar="OUT.csv", help="write the per-user-month table")
-    rp.add_argument("--engine", choices=["fast", "plain"], default="fast")
+    rp.add_argument("--engine", choices=["fast", "plain", "spark"],
+                    help="fast (numba, default), plain (the decide loop) or spark (the "
+                    "fast fold per user partition, on --lake)")
+    rp.add_argument("--lake", help="read history from a lake (`python -m loaders export`)")
+    rp.add_argument("--spark-master", help="local[N] (default local[*]), spark://…, sc://…")
     rp.set_defaults(func=cmd_replay)
 
     dp = sub.add_parser(

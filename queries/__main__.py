@@ -1,5 +1,8 @@
 """`python -m queries kpis --db PATH --grain day|week|month --period P --format json`.
 
+`--lake DIR` reads an exported lake with DuckDB instead of the database, and
+`--engine spark --lake DIR [--spark-master URL]` runs the same SQL on Spark.
+
 Prints one JSON object with every figure of the spec for the period. A malformed period
 (or grain, timezone, policy) is a one-line error and exit code 2; a period with no data
 is zeros and nulls, not an error.
@@ -40,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--timezone", help="IANA reporting timezone (default: the setting, UTC)")
     k.add_argument("--policy", type=Path, help="policy TOML (default: the current policy)")
     k.add_argument("--format", choices=("json",), default="json")
+    from queries.engine import add_engine_arguments
+    add_engine_arguments(k)
     return parser
 
 
@@ -47,9 +52,11 @@ def kpis_command(args: argparse.Namespace) -> int:
     from core import settings
     from enforcement.policy import PolicyError
     from loaders.publish import connect_read_only
+    from queries import engine as engines
     from queries import kpis
 
     try:
+        engine, lake, master = engines.source_of(args)
         tz = args.timezone or settings.timezone()
         kpis.zone(tz)
         if args.period is not None:
@@ -58,11 +65,18 @@ def kpis_command(args: argparse.Namespace) -> int:
     except (ValueError, PolicyError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    db = args.db or settings.db_path()
-    if not Path(db).is_file():
-        print(f"error: no database at {db}", file=sys.stderr)
-        return 1
-    con = connect_read_only(Path(db))
+    if lake:
+        try:
+            con = engines.connect(lake, engine, master)
+        except (ValueError, RuntimeError, OSError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+    else:
+        db = args.db or settings.db_path()
+        if not Path(db).is_file():
+            print(f"error: no database at {db}", file=sys.stderr)
+            return 1
+        con = connect_read_only(Path(db))
     try:
         if args.period is None:  # the latest period with data
             span = kpis.data_span(con, tz)

@@ -8,12 +8,12 @@
 -- changes on a day with one of its events, so each such day contributes +1/-1 changes, and
 -- a running sum of the changes within the month gives every day's count.
 WITH ev AS (
-    SELECT user_id, CAST(timezone($tz, ts AT TIME ZONE 'UTC') AS DATE) AS day,
+    SELECT user_id, CAST((ts AT TIME ZONE 'UTC') AT TIME ZONE $tz AS DATE) AS day,
            cost_usd AS cost, CAST(0 AS DECIMAL(18, 6)) AS revenue, 1 AS n_cost
     FROM cost_events
     WHERE counted AND ts >= $mtd_start AND ts < $end
     UNION ALL
-    SELECT user_id, CAST(timezone($tz, ts AT TIME ZONE 'UTC') AS DATE) AS day,
+    SELECT user_id, CAST((ts AT TIME ZONE 'UTC') AT TIME ZONE $tz AS DATE) AS day,
            CAST(0 AS DECIMAL(18, 6)) AS cost, amount_usd AS revenue, 0 AS n_cost
     FROM revenue_events
     WHERE ts >= $mtd_start AND ts < $end
@@ -51,8 +51,9 @@ WITH ev AS (
     GROUP BY day
 ), calendar AS (
     SELECT CAST(d AS DATE) AS day
-    FROM generate_series(CAST(date_trunc('month', CAST($first_day AS DATE)) AS TIMESTAMP),
-                         CAST(CAST($last_day AS DATE) AS TIMESTAMP), INTERVAL 1 DAY) AS g(d)
+    FROM (SELECT unnest(generate_series(
+              CAST(date_trunc('month', CAST($first_day AS DATE)) AS TIMESTAMP),
+              CAST(CAST($last_day AS DATE) AS TIMESTAMP), INTERVAL 1 DAY)) AS d)
 ), filled AS (
     SELECT calendar.day,
            sum(coalesce(changes.d_base, 0)) OVER m AS mtd_users,

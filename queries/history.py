@@ -14,7 +14,7 @@ import pandas as pd
 
 from enforcement.replay import History, from_us, month_range_us
 from loaders.publish import connect_read_only
-from queries import run
+from queries import Connection, QueryEngine, run
 
 
 def month_bounds(start: str, end: str, tz: str) -> tuple[datetime, datetime]:
@@ -41,11 +41,14 @@ def _with_recorded(requests: pd.DataFrame, recorded: pd.DataFrame) -> pd.DataFra
     return out
 
 
-def read_history(db: Path | str | duckdb.DuckDBPyConnection, start: str, end: str,
-                 tz: str) -> History:
-    """Counted requests, revenue and affiliate clicks of months `start`..`end` (YYYY-MM)."""
+def read_history(db: Path | str | Connection, start: str, end: str, tz: str) -> History:
+    """Counted requests, revenue and affiliate clicks of months `start`..`end` (YYYY-MM).
+
+    `db` is a database file or an open connection: DuckDB's (on the database or a lake) or
+    another engine's (Spark: the reads run there, the fold here)."""
     lo, hi = month_bounds(start, end, tz)
-    con = db if isinstance(db, duckdb.DuckDBPyConnection) else connect_read_only(Path(db))
+    open_already = isinstance(db, duckdb.DuckDBPyConnection | QueryEngine)
+    con = db if open_already else connect_read_only(Path(db))
     try:
         requests_query = _requests_query(con)
         frames = [run(con, name, start=lo, end=hi)

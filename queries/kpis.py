@@ -6,8 +6,9 @@ files beside this module do the heavy lifting and return money as integer micro-
 computes the ratios from exact counts, and asks `enforcement.level_of` for each user's level.
 
 Periods are converted to UTC bounds here (zoneinfo), and the SQL filters the stored UTC
-`ts` on them; series that group by local day convert in DuckDB with
-`timezone($tz, ts AT TIME ZONE 'UTC')`. Tests pin that both agree at a day boundary.
+`ts` on them; series that group by local day convert in SQL with
+`(ts AT TIME ZONE 'UTC') AT TIME ZONE $tz` (which SQLGlot turns into Spark's
+`from_utc_timestamp`). Tests pin that both agree at a day boundary.
 """
 
 from __future__ import annotations

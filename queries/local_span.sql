@@ -5,6 +5,6 @@ WITH bounds AS (
     UNION ALL
     SELECT min(ts), max(ts) FROM revenue_events
 )
-SELECT timezone($tz, min(lo) AT TIME ZONE 'UTC') AS first_local,
-       timezone($tz, max(hi) AT TIME ZONE 'UTC') AS last_local
+SELECT (min(lo) AT TIME ZONE 'UTC') AT TIME ZONE $tz AS first_local,
+       (max(hi) AT TIME ZONE 'UTC') AT TIME ZONE $tz AS last_local
 FROM bounds

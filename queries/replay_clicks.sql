@@ -1,7 +1,7 @@
 -- The replay's affiliate clicks (kind 'click' only) in [$start, $end).
 SELECT event_id,
        user_id,
-       epoch_us(ts) AS ts_us
+       date_diff('microsecond', TIMESTAMP '1970-01-01', ts) AS ts_us
 FROM affiliate_events
 WHERE kind = 'click'
   AND ts >= $start

@@ -8,7 +8,7 @@ WITH done AS (
     WHERE request_id IS NOT NULL
       AND requested_cost_usd IS NULL
       AND counted
-    GROUP BY ALL
+    GROUP BY user_id, request_id
 )
 SELECT c.event_id,
        CAST(CASE WHEN c.counted OR d.cost_usd IS NULL THEN c.cost_usd ELSE d.cost_usd END

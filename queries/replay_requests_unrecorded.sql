@@ -5,7 +5,7 @@
 -- several times faster than ORDER BY on strings here.
 SELECT event_id,
        user_id,
-       epoch_us(ts)                       AS ts_us,
+       date_diff('microsecond', TIMESTAMP '1970-01-01', ts) AS ts_us,
        action,
        CAST(cost_usd * 1000000 AS BIGINT) AS cost_micro
 FROM cost_events

@@ -1,7 +1,7 @@
 -- The replay's revenue events (every stream, refunds included) in [$start, $end).
 SELECT event_id,
        user_id,
-       epoch_us(ts)                         AS ts_us,
+       date_diff('microsecond', TIMESTAMP '1970-01-01', ts) AS ts_us,
        stream,
        CAST(amount_usd * 1000000 AS BIGINT) AS amount_micro,
        tokens

@@ -3,7 +3,7 @@
 -- $tz is the reporting timezone. months_since 0 is the cohort's size.
 WITH act AS (
     SELECT DISTINCT user_id,
-           CAST(date_trunc('month', timezone($tz, ts AT TIME ZONE 'UTC')) AS DATE) AS month
+           CAST(date_trunc('month', (ts AT TIME ZONE 'UTC') AT TIME ZONE $tz) AS DATE) AS month
     FROM cost_events
     WHERE counted AND ts < $end
 ), first AS (
@@ -13,5 +13,5 @@ SELECT first.cohort,
        datediff('month', first.cohort, act.month)::INTEGER AS months_since,
        count(*)::BIGINT AS users
 FROM act JOIN first USING (user_id)
-GROUP BY ALL
+GROUP BY first.cohort, act.month
 ORDER BY cohort, months_since

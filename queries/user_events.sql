@@ -4,7 +4,7 @@
 SELECT
     event_id,
     ts,
-    timezone($tz, ts AT TIME ZONE 'UTC')     AS ts_local,
+    (ts AT TIME ZONE 'UTC') AT TIME ZONE $tz     AS ts_local,
     'cost'                                   AS kind,
     action                                   AS name,
     event_type,
@@ -19,7 +19,7 @@ FROM cost_events
 WHERE user_id = $user AND ts >= $start AND ts < $end
 UNION ALL
 SELECT
-    event_id, ts, timezone($tz, ts AT TIME ZONE 'UTC'), 'revenue', stream, NULL, NULL, true,
+    event_id, ts, (ts AT TIME ZONE 'UTC') AT TIME ZONE $tz, 'revenue', stream, NULL, NULL, true,
     0::BIGINT, CAST(amount_usd * 1000000 AS BIGINT), partner, tokens, 1
 FROM revenue_events
 WHERE user_id = $user AND ts >= $start AND ts < $end

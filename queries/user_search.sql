@@ -11,8 +11,8 @@ WITH ids AS (
     WHERE ends_with(user_id, $digits) GROUP BY user_id
 )
 SELECT user_id,
-       timezone($tz, min(first_ts) AT TIME ZONE 'UTC') AS first_seen,
-       timezone($tz, max(last_ts) AT TIME ZONE 'UTC') AS last_seen
+       (min(first_ts) AT TIME ZONE 'UTC') AT TIME ZONE $tz AS first_seen,
+       (max(last_ts) AT TIME ZONE 'UTC') AT TIME ZONE $tz AS last_seen
 FROM ids
 GROUP BY user_id
 ORDER BY last_seen DESC, user_id

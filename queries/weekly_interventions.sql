@@ -33,7 +33,7 @@ WITH week_users AS (
       ON r.mtd_after > t.limit_micro
      AND r.mtd_after - CAST(r.cost_usd * 1000000 AS BIGINT) <= t.limit_micro
     WHERE r.ts >= $start
-    GROUP BY ALL
+    GROUP BY t.threshold, t.ord, r.user_id
 ), data_end AS (
     SELECT greatest((SELECT max(ts) FROM cost_events), (SELECT max(ts) FROM revenue_events)) AS ts
 )

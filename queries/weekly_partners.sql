@@ -9,5 +9,5 @@ SELECT
     count(DISTINCT user_id) FILTER (WHERE ts >= $start)::BIGINT                     AS users
 FROM revenue_events
 WHERE ts >= $prev_start AND ts < $end
-GROUP BY ALL
+GROUP BY stream, coalesce(partner, '')
 ORDER BY revenue_micro DESC, stream, partner

@@ -10,7 +10,7 @@ WITH streams(stream, ord) AS (
            sum(amount_usd) FILTER (WHERE amount_usd < 0) AS refunds
     FROM revenue_events
     WHERE ts >= $prev_start AND ts < $end
-    GROUP BY ALL
+    GROUP BY stream, user_id, ts >= $start
 ), per_stream AS (
     SELECT stream,
            sum(amount) FILTER (WHERE this_week)                      AS revenue,

@@ -2,6 +2,7 @@
 
     python -m report weekly --db PATH --week 2026-W11 [--timezone TZ]
         [--policy FILE] --out FILE [--unmasked]
+    python -m report weekly --engine spark --lake DIR_OR_S3 [--spark-master URL] ...
 
 (`python -m dashboard.report weekly ...` is the same command, as cron lines type it.)
 The format comes from the extension: `.html`, `.xlsx`, `.csv` or `.pdf` (report.files).
@@ -41,6 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument("--unmasked", action="store_true", help="show phones in full")
     w.add_argument("--email", action="store_true",
                    help="also mail the file to [alerts] email_to, the week's verdict in the body")
+    from queries.engine import add_engine_arguments
+    add_engine_arguments(w)
     return parser
 
 
@@ -61,10 +64,12 @@ def main(argv: Sequence[str] | None = None, *, today: date | None = None) -> int
         week = weekly.parse_week(week)
         fmt = format_of(args.out)
         policy = load_policy(args.policy or settings.policy_path())
+        from queries import engine as engines
+        engine, lake, master = engines.source_of(args)
     except (ValueError, ReportError, PolicyError, OSError) as exc:
         return _fail(str(exc).splitlines()[0], 2)
     db = args.db or settings.db_path()
-    if not Path(db).is_file():
+    if not lake and not Path(db).is_file():
         return _fail(f"no database at {db}", 1)
     from loaders.publish import connect_read_only
     from report import mail
@@ -76,13 +81,14 @@ def main(argv: Sequence[str] | None = None, *, today: date | None = None) -> int
     if conf is not None and not conf.email_ready:
         return _fail("--email needs smtp_host, email_from and email_to in [alerts]", 2)
     try:
-        con = connect_read_only(Path(db))
+        con = engines.connect(lake, engine, master) if lake else connect_read_only(Path(db))
         try:
             report = build_weekly(con, week=week, tz=tz, policy=policy)
         finally:
             con.close()
         data = render(report, fmt, masked=not args.unmasked)
-    except (ReportError, duckdb.Error, subprocess.TimeoutExpired) as exc:
+    except (ReportError, duckdb.Error, subprocess.TimeoutExpired, FileNotFoundError,
+            RuntimeError) as exc:
         return _fail(str(exc).splitlines()[0], 1)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_bytes(data)

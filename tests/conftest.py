@@ -58,3 +58,89 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
          "--months", "3", "--end", "2026-03", "--seed", "7"],
         cwd=ROOT, check=True, capture_output=True, text=True)
     return path
+
+
+# -- the second engine: Spark over a lake ---------------------------------------------------
+
+SPARK_GROUP = pytest.mark.xdist_group("spark")  # every Spark test on one worker: one JVM
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """`--dist loadgroup`, done by node id: pytest 9 builds a node id from `_id`, so xdist
+    3.8's own loadgroup (which renames `_nodeid`) no longer groups anything. Every test with
+    "spark" in its id (the Spark files, the `[spark]` engine parameter) is one scope, sent
+    whole to one worker, so the run starts one JVM; every other test is a scope of its own."""
+    if config.getoption("dist", None) != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SparkOnOneWorker(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "spark" if "spark" in nodeid.lower() else nodeid
+
+    return SparkOnOneWorker(config, log)
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """The one SparkSession of a test run: local[2], two shuffle partitions, no UI.
+
+    Where Java is missing this fails with what to install; a Spark test never skips.
+    """
+    from queries.engine import java_home, spark_session
+
+    try:
+        java_home()
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    session = spark_session("local[2]", shuffle_partitions=2, app_name="profit-tests", conf={
+        "spark.sql.adaptive.enabled": "false",       # tiny data: re-planning only costs
+        "spark.default.parallelism": "2",
+        "spark.driver.memory": "1g",
+        "spark.sql.sources.parallelPartitionDiscovery.threshold": "1000",
+    })
+    yield session
+    session.stop()
+
+
+def lake_of(db: Path, lake: Path) -> Path:
+    """Export a test database to a lake beside it (the real export command's function)."""
+    from loaders.export import export
+
+    export(db, str(lake))
+    return lake
+
+
+@pytest.fixture(scope="session")
+def demo_lake(demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo business exported once, from a copy (the export adds a load-log row, which
+    no other test of `demo_db` expects)."""
+    import shutil
+
+    base = tmp_path_factory.mktemp("demo-lake")
+    copy = base / "demo.duckdb"
+    shutil.copyfile(demo_db, copy)
+    return lake_of(copy, base / "lake")
+
+
+@pytest.fixture(params=["duckdb", pytest.param("spark", marks=SPARK_GROUP)])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[Path], object]:
+    """Open a test database on each engine: `engine(db)` is a connection for queries.run.
+
+    duckdb: the database itself, as before; spark: the database exported to a lake and
+    read by the session's Spark, through the transpiled SQL.
+    """
+    from loaders.publish import connect_read_only
+
+    if request.param == "duckdb":
+        return lambda db: connect_read_only(db)
+    from queries.engine import SparkEngine
+
+    session = request.getfixturevalue("spark")
+    count = {"n": 0}
+
+    def open_spark(db: Path) -> object:
+        count["n"] += 1
+        return SparkEngine(session, lake_of(db, tmp_path / f"lake{count['n']}"))
+
+    return open_spark

@@ -1,5 +1,8 @@
 """Every KPI of kpis.md at every grain, on hand-built data (tests/kpi_fixtures.py).
 
+Each test on `march` or `year_end` runs on both engines (the `engine` fixture): DuckDB on
+the database, and Spark on the database exported to a lake (the same SQL, transpiled).
+
 Seed policy: target 3.00, free_tier 0.50, restriction 1.75, cutoff 2.00, bands 3/1/0.
 Expected values are worked out by hand in the comments.
 """
@@ -27,16 +30,25 @@ D = Decimal
 
 
 @pytest.fixture
-def march(make_db) -> duckdb.DuckDBPyConnection:
+def march(make_db, engine) -> duckdb.DuckDBPyConnection:
+    con = engine(make_db(costs=fx.MARCH_COSTS, revenue=fx.MARCH_REVENUE))
+    yield con
+    con.close()
+
+
+@pytest.fixture
+def march_duckdb(make_db) -> duckdb.DuckDBPyConnection:
+    """DuckDB only: for the tests that compare a series with 36 days of kpis() calls (the
+    engines' series agree in tests/test_spark_engine.py)."""
     con = connect_read_only(make_db(costs=fx.MARCH_COSTS, revenue=fx.MARCH_REVENUE))
     yield con
     con.close()
 
 
 @pytest.fixture
-def year_end(make_db) -> duckdb.DuckDBPyConnection:
-    con = connect_read_only(make_db(costs=fx.YEAR_END_COSTS, revenue=fx.YEAR_END_REVENUE,
-                                    name="year_end.duckdb"))
+def year_end(make_db, engine) -> duckdb.DuckDBPyConnection:
+    con = engine(make_db(costs=fx.YEAR_END_COSTS, revenue=fx.YEAR_END_REVENUE,
+                         name="year_end.duckdb"))
     yield con
     con.close()
 
@@ -278,10 +290,10 @@ def test_month_with_a_loss_has_negative_margin_and_null_retention_without_a_prev
     })
 
 
-def test_per_user_money_is_rounded_half_up_to_the_micro_dollar(make_db):
+def test_per_user_money_is_rounded_half_up_to_the_micro_dollar(make_db, engine):
     # 0.10 over 3 users = 0.0333333... -> 0.033333; 0.20 / 3 = 0.0666666... -> 0.066667
     users = ["+15551110001", "+15551110002", "+15551110003"]
-    con = connect_read_only(make_db(costs=[
+    con = engine(make_db(costs=[
         fx.cost(u, "2026-03-02 10:00:00", "meal_plan", c)
         for u, c in zip(users, ["0.05", "0.05", "0.10"], strict=True)]))
     k = K.kpis(con, "day", "2026-03-02")
@@ -348,11 +360,11 @@ def test_cli_unknown_timezone_is_exit_2(make_db):
 # -- series --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("tz", ["UTC", PARIS])
-def test_daily_series_equals_each_days_kpis_across_a_month_end(march, tz):
-    series = K.daily_series(march, date(2026, 2, 15), date(2026, 3, 22), tz)
+def test_daily_series_equals_each_days_kpis_across_a_month_end(march_duckdb, tz):
+    series = K.daily_series(march_duckdb, date(2026, 2, 15), date(2026, 3, 22), tz)
     assert len(series) == 36
     for row in series.itertuples():
-        k = K.kpis(march, "day", row.day.isoformat(), tz)
+        k = K.kpis(march_duckdb, "day", row.day.isoformat(), tz)
         got = (row.active_users, row.paying_users, row.cost_usd, row.revenue_usd,
                row.profit_usd, row.mtd_users, row.users_at_target)
         want = (k["active_users"], k["paying_users"], k["cost_usd"], k["revenue_usd"],
@@ -368,9 +380,9 @@ def test_daily_series_share_at_target_month_to_date(march):
     assert pd.isna(s.loc[date(2026, 3, 1), "users_at_target_pct"])
 
 
-def test_summer_time_day_is_23_hours_long(make_db):
+def test_summer_time_day_is_23_hours_long(make_db, engine):
     # Paris 29 Mar 2026 = 28 Mar 23:00 - 29 Mar 22:00 UTC: A's 0.10 and 0.20, not B's 0.40.
-    con = connect_read_only(make_db(costs=fx.DST_COSTS))
+    con = engine(make_db(costs=fx.DST_COSTS))
     assert K.kpis(con, "day", "2026-03-29", PARIS)["cost_usd"] == D("0.30")
     assert K.kpis(con, "day", "2026-03-30", PARIS)["cost_usd"] == D("0.40")
     s = K.daily_series(con, date(2026, 3, 28), date(2026, 3, 30), PARIS)
@@ -410,10 +422,10 @@ def test_usage_segments_count_every_active_user_once(march):
 @pytest.mark.parametrize(("grain", "period"), [
     ("day", "2026-03-14"), ("day", "2026-03-15"), ("week", "2026-W11"), ("week", "2026-W12"),
     ("month", "2026-02"), ("month", "2026-03")])
-def test_sql_figures_equal_the_plain_pandas_reference(march, tz, grain, period):
+def test_sql_figures_equal_the_plain_pandas_reference(march_duckdb, tz, grain, period):
     from enforcement.policy import load_policy
     from tests.bench.bench_kpis import POLICY, figures, load_frames, pandas_kpis
-    cost, rev, aff = load_frames(march)
+    cost, rev, aff = load_frames(march_duckdb)
     policy = load_policy(POLICY)
-    assert figures(K.kpis(march, grain, period, tz, policy)) == figures(
+    assert figures(K.kpis(march_duckdb, grain, period, tz, policy)) == figures(
         pandas_kpis(cost, rev, aff, grain, period, tz, policy))

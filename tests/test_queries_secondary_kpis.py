@@ -1,5 +1,6 @@
 """The guide's secondary KPIs (kpis.md "Affiliates, token habits and upgrades"), on a small
-history worked out by hand, at every grain and in two timezones."""
+history worked out by hand, at every grain and in two timezones, on both engines (DuckDB,
+and Spark on a lake)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from loaders.publish import connect_read_only
 from queries import kpis as K
 
 A, B, C, D, E = (f"+1555000000{i}" for i in range(1, 6))
@@ -29,7 +29,7 @@ def shown(user: str, ts: str, kind: str = "shown") -> dict:
 
 
 @pytest.fixture
-def history(make_db: Callable[..., Path]):
+def history(make_db: Callable[..., Path], engine: Callable[[Path], object]):
     db = make_db(
         costs=[cost(A, "2026-03-02T10:00:00Z"), cost(A, "2026-03-14T20:00:00Z"),
                cost(A, "2026-03-15T08:00:00Z"), cost(B, "2026-03-14T12:00:00Z"),
@@ -49,7 +49,7 @@ def history(make_db: Callable[..., Path]):
                    shown(A, "2026-03-20T09:00:00Z"),
                    shown(C, "2026-03-14T10:05:00Z", "click"),
                    shown(C, "2026-03-14T11:00:00Z", "conversion")])
-    con = connect_read_only(db)
+    con = engine(db)
     yield con
     con.close()
 
@@ -103,13 +103,14 @@ def test_secondary_kpis_are_in_the_json_with_two_decimals(history) -> None:
     assert quiet["token_purchases_per_buyer"] is None
 
 
-def test_purchases_per_buyer_rounds_half_up(make_db: Callable[..., Path]) -> None:
+def test_purchases_per_buyer_rounds_half_up(make_db: Callable[..., Path],
+                                            engine: Callable[[Path], object]) -> None:
     # 9 purchases by 8 buyers = 1.125, which rounds half up to 1.13 (half-even: 1.12)
     costs = [cost(f"+1555100000{i}", "2026-03-14T09:00:00Z") for i in range(8)]
     rev = [revenue(f"+1555100000{i}", "2026-03-14T10:00:00Z", "tokens", "5.00")
            for i in range(8)]
     rev += [revenue("+15551000000", "2026-03-14T11:00:00Z", "tokens", "1.00")]
-    con = connect_read_only(make_db(costs=costs, revenue=rev))
+    con = engine(make_db(costs=costs, revenue=rev))
     try:
         assert K.kpis(con, "day", "2026-03-14")["token_purchases_per_buyer"] == 1.13
     finally:

@@ -69,7 +69,8 @@ def new_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def test_the_registry_holds_every_source_module() -> None:
-    assert sorted(registry.sources()) == ["demo", "dynamodb", "files", "sql"]
+    # `export` (the Parquet lake) is a command too, and no Data-page source.
+    assert sorted(registry.sources()) == ["demo", "dynamodb", "export", "files", "sql"]
     assert sorted(registry.configurable()) == ["dynamodb", "files", "sql"]
     # The file flags are written once, in the files loader; the panel has no copy.
     assert not hasattr(panel, "FILE_FLAGS")
@@ -132,4 +133,4 @@ def test_every_readme_loaders_command_line_parses_as_typed() -> None:
         args = build_parser().parse_args(argv)
         commands.add(argv[0])
         assert callable(args._main)
-    assert commands == {"demo", "files", "dynamodb", "sql"}
+    assert commands == {"demo", "files", "dynamodb", "sql", "export"}

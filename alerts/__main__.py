@@ -18,7 +18,13 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m alerts",
                                      description="Check the alert rules and send what is new.")
     sub = parser.add_subparsers(dest="command", required=True)
-    c = sub.add_parser("check", help="evaluate, send what is new, record it (for cron)")
+    c = sub.add_parser(
+        "check", help="evaluate, send what is new, record it (for cron)",
+        description="Evaluate the alert rules of [alerts], send each new alert once to "
+                    "every channel, and record it beside the database.",
+        epilog="examples:\n  .venv/bin/python -m alerts check --dry-run\n"
+               "  .venv/bin/python -m alerts check --now 2026-11-15T10:00:00",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     c.add_argument("--db", type=Path, default=None, help="DuckDB file (default: settings)")
     c.add_argument("--now", default=None,
                    help="the instant to judge at, ISO (default: now; no offset means UTC)")

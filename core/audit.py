@@ -103,7 +103,12 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m core.audit")
     sub = parser.add_subparsers(dest="command", required=True)
-    cmd = sub.add_parser("find-ref", help="print the user_id an audit-log ref= names")
+    cmd = sub.add_parser("find-ref", help="print the user_id an audit-log ref= names",
+                         description="Which user an audit-log line's ref= names (needs the "
+                                     "key file beside the log).",
+                         formatter_class=argparse.RawDescriptionHelpFormatter,
+                         epilog="example:\n  .venv/bin/python -m core.audit find-ref "
+                                "3f2a9c0d1e2b4a5f --db data/profit.duckdb")
     cmd.add_argument("ref")
     cmd.add_argument("--db", type=Path, default=None)
     args = parser.parse_args(argv)

@@ -428,7 +428,12 @@ def main(argv: list[str] | None = None) -> int:
         description="Make the salted scrypt hash for the shared-password sign-in.")
     sub = parser.add_subparsers(dest="command", required=True)
     cmd = sub.add_parser("hash-password", help="read a password (prompt or stdin), print "
-                                                "the line to put under [access] in secrets.toml")
+                                                "the line to put under [access] in secrets.toml",
+                         description="Read a password and print the [access] line that "
+                                     "lets it sign in.",
+                         formatter_class=argparse.RawDescriptionHelpFormatter,
+                         epilog="example:\n  .venv/bin/python -m dashboard.auth "
+                                "hash-password --admin >> .streamlit/secrets.toml")
     cmd.add_argument("--admin", action="store_true",
                      help="print admin_password_hash (may reveal phone numbers) instead")
     args = parser.parse_args(argv)

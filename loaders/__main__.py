@@ -24,7 +24,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m loaders", description=__doc__.splitlines()[0])
     subs = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for command, source in sorted(registry.sources().items()):
-        sub = subs.add_parser(command, help=source.help)
+        sub = subs.add_parser(
+            command, help=source.help, description=source.help,
+            epilog=f"example:\n{source.example}" if source.example else None,
+            formatter_class=argparse.RawDescriptionHelpFormatter)
         source.add_arguments(sub)
         sub.set_defaults(_main=source.main)
     return parser

@@ -649,4 +649,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 # A command only: a demo replaces the database, so the Data page does not offer it.
-LOADER = Source(command=COMMAND, help=HELP, add_arguments=add_arguments, main=main)
+EXAMPLE = (  # for `--help`: pasteable as it stands
+    "  .venv/bin/python -m loaders demo --db data/profit.duckdb --users 5000 --months 3")
+LOADER = Source(command=COMMAND, help=HELP, add_arguments=add_arguments, main=main,
+                example=EXAMPLE)

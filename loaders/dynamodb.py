@@ -393,7 +393,10 @@ def _name(opts: dict[str, Any]) -> str:
     return default_source(opts["table_prefix"], opts["env"])
 
 
+EXAMPLE = (  # for `--help`: pasteable as it stands
+    "  .venv/bin/python -m loaders dynamodb --db data/profit.duckdb --env prod --region eu-west-1")
 LOADER = Source(
+    example=EXAMPLE,
     command=COMMAND, help=HELP, add_arguments=add_arguments, main=main, run=_run, name=_name,
     tables=len(TABLES),
     settings=(Setting("env", "dev, staging or prod", "prod"),

@@ -186,4 +186,7 @@ def main(args: argparse.Namespace) -> int:
 
 # A command of `python -m loaders` like the sources, but a sink: the Data page has nothing
 # to configure for it (no settings, no run).
-LOADER = Source(command=COMMAND, help=HELP, add_arguments=add_arguments, main=main)
+EXAMPLE = (  # for `--help`: pasteable as it stands
+    "  .venv/bin/python -m loaders export --db data/profit.duckdb --lake data/lake")
+LOADER = Source(command=COMMAND, help=HELP, add_arguments=add_arguments, main=main,
+                example=EXAMPLE)

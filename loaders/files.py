@@ -444,7 +444,11 @@ def _name(opts: dict) -> str:
     return source_name(_files_of(opts), opts.get("s3_prefix") or ())
 
 
+EXAMPLE = (  # for `--help`: pasteable as it stands
+    "  .venv/bin/python -m loaders files --db data/profit.duckdb --costs costs.csv \\\n"
+    "      --revenue revenue.parquet --tokens tokens.jsonl.gz")
 LOADER = Source(
+    example=EXAMPLE,
     command=COMMAND, help=HELP, add_arguments=add_arguments, main=main, run=_run, name=_name,
     settings=(*(Setting(flag, f"file(s) for {table}", [], "files") for flag, table in
                 FLAGS.items()),

@@ -52,6 +52,7 @@ class Source:
     run: Run | None = None                           # a load from options (see `options`)
     name: Callable[[dict[str, Any]], str] | None = None  # the name a load is recorded as
     tables: int | None = None                        # tables read in turn, for the bar
+    example: str = ""                                # command lines for `--help`
 
     @property
     def configurable(self) -> bool:

@@ -445,7 +445,11 @@ def _name(opts: dict[str, Any]) -> str:
     return default_source(parse_url(str(opts["url"])))
 
 
+EXAMPLE = (  # for `--help`: pasteable as it stands
+    "  .venv/bin/python -m loaders sql --db data/profit.duckdb \\\n"
+    "      --url postgresql://analyst@127.0.0.1:5432/finance")
 LOADER = Source(
+    example=EXAMPLE,
     command=COMMAND, help=HELP, add_arguments=add_arguments, main=main, run=_run, name=_name,
     tables=len(STAGE_COLUMNS),
     settings=(Setting("url", "SQLAlchemy URL (postgresql://user:pw@host/db)", required=True),

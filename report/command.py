@@ -32,7 +32,15 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m dashboard.report",
                                      description="Make the weekly profitability report.")
     sub = parser.add_subparsers(dest="command", required=True)
-    w = sub.add_parser("weekly", help="one ISO week's report")
+    w = sub.add_parser(
+        "weekly", help="one ISO week's report",
+        description="One ISO week's profitability report, as the Weekly page shows it: "
+                    "html, xlsx, csv or pdf by the file's extension.",
+        epilog="examples (on the demo data of `make run`):\n"
+               "  .venv/bin/python -m dashboard.report weekly --out reports/week.pdf\n"
+               "  .venv/bin/python -m dashboard.report weekly --week 2026-W46 "
+               "--out week.xlsx --email",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     w.add_argument("--db", type=Path, default=None, help="DuckDB file (default: settings)")
     w.add_argument("--week", default=None,
                    help="ISO week like 2026-W11 (default: the last complete week)")

@@ -20,8 +20,12 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
                           text=True, env={**os.environ, **(env or {})}, timeout=300)
 
 
-@pytest.mark.parametrize("command", [("enforcement", "replay"), ("enforcement", "decide"),
-                                     ("enforcement", "diff"), ("queries", "kpis")])
+@pytest.mark.parametrize("command", [
+    ("enforcement", "replay"), ("enforcement", "decide"), ("enforcement", "diff"),
+    ("queries", "kpis"), ("loaders", "demo"), ("loaders", "files"), ("loaders", "dynamodb"),
+    ("loaders", "sql"), ("loaders", "export"), ("dashboard.report", "weekly"),
+    ("report", "weekly"), ("alerts", "check"), ("runtime", "simulate"),
+    ("dashboard.auth", "hash-password"), ("core.audit", "find-ref")])
 def test_help_has_a_description_and_an_example(command: tuple[str, ...]) -> None:
     out = run(*command, "--help")
     assert out.returncode == 0

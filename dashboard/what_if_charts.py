@@ -14,7 +14,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from core import palette
+from core import formats, palette
 from enforcement.levels import LEVELS
 
 BASELINE_COLOUR, CANDIDATE_COLOUR, TARGET_COLOUR = palette.PREVIOUS, palette.CANDIDATE, \
@@ -24,12 +24,14 @@ BASELINE_COLOUR, CANDIDATE_COLOUR, TARGET_COLOUR = palette.PREVIOUS, palette.CAN
 def levels_chart(base: dict[str, Any], cand: dict[str, Any]) -> go.Figure:
     """Users by level at month end, baseline beside the edited policy (grouped bars)."""
     frame = pd.DataFrame([
-        {"level": lv.value, "policy": side, "users": summary["users_by_level"][lv.value]}
+        {"level": formats.level_name(lv.value), "policy": side,
+         "users": summary["users_by_level"][lv.value]}
         for side, summary in (("baseline", base), ("edited policy", cand)) for lv in LEVELS])
     fig = px.bar(frame, x="level", y="users", color="policy", barmode="group",
                  title="Users by level at month end, before and after (users)",
                  labels={"users": "users (user-months with a request)", "level": "level"},
                  color_discrete_sequence=[BASELINE_COLOUR, CANDIDATE_COLOUR])
+    fig.update_yaxes(tickformat=",d")
     fig.update_layout(legend_title_text="")
     return fig
 
@@ -52,6 +54,8 @@ def profit_chart(base: pd.DataFrame, cand: pd.DataFrame, target: Decimal) -> go.
     fig.add_vline(x=float(target), line_dash="dash", line_color=TARGET_COLOUR,
                   annotation_text=f"target ${target}", annotation_position="top right")
     clipped = " – 0.5% tails at each end not drawn" if len(shown) < len(frame) else ""
+    fig.update_yaxes(tickformat=",d")
+    fig.update_xaxes(tickprefix="$", tickformat=",.2~f")
     fig.update_layout(yaxis_title="user-months", legend_title_text="",
                       xaxis_title=f"profit per user-month (USD){clipped}")
     return fig

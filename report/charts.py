@@ -38,7 +38,9 @@ def _layout(fig: go.Figure, title: str, *, x: str, y: str, height: int = 360) ->
 
 
 def _whole_counts(fig: go.Figure, most: int) -> go.Figure:
-    """A count axis without half users: one tick per user while there are few."""
+    """A count axis without half users (one tick per user while there are few), with
+    thousands separators rather than Plotly's "1.5k"."""
+    fig.update_yaxes(tickformat=",d")
     if most <= 10:
         fig.update_yaxes(tick0=0, dtick=1)
     return fig

@@ -86,9 +86,9 @@ def test_levels_chart_puts_each_sides_users_under_its_level() -> None:
     fig = charts.levels_chart(_summary(normal=7, affiliate_gated=3),
                               _summary(normal=4, payment_required=6))
     bars = {t.name: dict(zip(t.x, t.y, strict=True)) for t in fig.data}
-    assert bars["baseline"]["normal"] == 7 and bars["baseline"]["affiliate_gated"] == 3
+    assert bars["baseline"]["normal"] == 7 and bars["baseline"]["affiliate gated"] == 3
     assert bars["edited policy"]["normal"] == 4
-    assert bars["edited policy"]["payment_required"] == 6
+    assert bars["edited policy"]["payment required"] == 6
 
 
 def test_profit_chart_marks_the_target_and_draws_only_users_with_a_request() -> None:

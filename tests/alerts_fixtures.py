@@ -15,6 +15,7 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -22,6 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
@@ -230,3 +232,27 @@ HISTORY_REVENUE = [
     revenue(U4, "2026-03-15 11:30:00", "tokens", "5.00"),
 ]
 NOW = "2026-03-15T10:00:00"
+
+
+@pytest.fixture
+def hook() -> Iterator[WebhookSink]:
+    """A webhook sink on 127.0.0.1 for one test."""
+    sink = WebhookSink()
+    yield sink
+    sink.close()
+
+
+@pytest.fixture
+def slack() -> Iterator[WebhookSink]:
+    """A second webhook sink, standing for Slack's incoming webhook."""
+    sink = WebhookSink()
+    yield sink
+    sink.close()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpSink]:
+    """An SMTP sink (aiosmtpd) on 127.0.0.1 for one test."""
+    sink = SmtpSink()
+    yield sink
+    sink.close()

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from loaders.pipeline import Chunk, load
+from tests.alerts_fixtures import hook, slack, smtp  # noqa: F401 - fixtures for every test
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -3,7 +3,6 @@ landing page shows what fires now, and an admin can send a test alert to each ch
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -24,13 +23,6 @@ from tests.alerts_fixtures import (
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "dashboard" / "app.py")
 DATA_PAGE = str(ROOT / "pages" / "data.py")
-
-
-@pytest.fixture
-def hook() -> Iterator[WebhookSink]:
-    sink = WebhookSink()
-    yield sink
-    sink.close()
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,27 +37,6 @@ from tests.alerts_fixtures import (
 FIVE = {("users_over_cutoff_unpaid", "users"), ("users_at_target_below_target", "target"),
         ("users_at_target_below_target", "pace"), ("cost_per_user_spike", "cost_per_user"),
         ("margin_below_target", "margin_pct")}
-
-
-@pytest.fixture
-def hook() -> Iterator[WebhookSink]:
-    sink = WebhookSink()
-    yield sink
-    sink.close()
-
-
-@pytest.fixture
-def slack() -> Iterator[WebhookSink]:
-    sink = WebhookSink()
-    yield sink
-    sink.close()
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    sink = SmtpSink()
-    yield sink
-    sink.close()
 
 
 @pytest.fixture

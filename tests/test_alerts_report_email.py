@@ -11,7 +11,6 @@ The week: revenue $14.00 (U3 4 + U1 5 + U4 5), cost $7.00 (U2 5 × 0.04 + 2.50 +
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,19 +20,11 @@ from tests.alerts_fixtures import (
     HISTORY_COSTS,
     HISTORY_REVENUE,
     SECRETS,
-    SmtpSink,
     free_port,
     write_alert_secrets,
 )
 
 VERDICT = "3 of 5 users (60.0%) are below $3.00 this month — target 95% ✗"
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    sink = SmtpSink()
-    yield sink
-    sink.close()
 
 
 @pytest.fixture

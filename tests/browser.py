@@ -65,12 +65,17 @@ def streamlit_server(env: dict[str, str], log_dir: Path, *, address: str = "127.
             time.sleep(0.25)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        stop(proc, log)
+
+
+def stop(proc: subprocess.Popen, log: object) -> None:
+    """End a server a test started (kill it if it will not stop) and close its log."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
 
 
 def require_chromium() -> str:

@@ -21,6 +21,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from tests.browser import stop
+
 ROOT = Path(__file__).resolve().parent.parent
 NODE_DIR = ROOT / "tests" / "oidc"
 PROVIDER = NODE_DIR / "provider.mjs"
@@ -89,12 +91,7 @@ def oidc_provider(client: Client, accounts: Sequence[Account], log_dir: Path,
         issuer = _wait_until_serving(proc, log_path, timeout_s)
         yield issuer
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        stop(proc, log)
 
 
 def _wait_until_serving(proc: subprocess.Popen, log_path: Path, timeout_s: float) -> str:

@@ -149,17 +149,17 @@ def events_by_user(history: History, lo: int, hi: int, user: int | None = None
             h.rev_user[i].tolist(), h.rev_ts[i].tolist(), h.rev_event_id[i].tolist(),
             h.rev_stream[i].tolist(), h.rev_amount[i].tolist(), h.rev_tokens[i].tolist(),
             h.rev_has_tokens[i].tolist(), strict=True):
-        events[u].append((t, 0, str(eid), REVENUE, str(stream), amount,
+        events[u].append((t, 0, eid, REVENUE, str(stream), amount,
                           tokens if has else None))
     i = pick(h.clk_user, h.clk_ts)
     for u, t, eid in zip(h.clk_user[i].tolist(), h.clk_ts[i].tolist(),
                          h.clk_event_id[i].tolist(), strict=True):
-        events[u].append((t, 0, str(eid), CLICK))
+        events[u].append((t, 0, eid, CLICK))
     i = pick(h.req_user, h.req_ts)
     for u, t, eid, action, est in zip(
             h.req_user[i].tolist(), h.req_ts[i].tolist(), h.req_event_id[i].tolist(),
             h.req_action[i].tolist(), h.req_cost[i].tolist(), strict=True):
-        events[u].append((t, 1, str(eid), REQUEST, str(action), est))
+        events[u].append((t, 1, eid, REQUEST, str(action), est))
     for user_events in events.values():
         user_events.sort()
     return events

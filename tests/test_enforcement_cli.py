@@ -62,11 +62,12 @@ def worked_db(tmp_path: Path) -> Path:
 
 def test_reader_takes_counted_costs_and_clicks_only_in_policy_months(worked_db: Path) -> None:
     h = read_history(worked_db, "2026-03", "2026-03", "UTC")
-    assert list(h.req_event_id) == ["r1", "r2", "r3", "r4", "r5"]
+    assert list(h.users) == [U1]  # r6 is February in UTC; x1 is not counted
+    assert list(h.req_action) == ["meal_plan"] * 3 + ["simple_message"] * 2
     assert list(h.req_cost) == [300_000, 300_000, 300_000, 1_400_000, 20_000]
     assert len(h.clk_ts) == 0 and list(h.rev_tokens) == [120]
     paris = read_history(worked_db, "2026-03", "2026-03", "Europe/Paris")
-    assert "r6" in list(paris.req_event_id)  # 23:30 UTC on 02-28 is 00:30 in Paris
+    assert U2 in list(paris.users)  # r6: 23:30 UTC on 02-28 is 00:30 in Paris
     assert 123_457 in list(paris.req_cost)
 
 

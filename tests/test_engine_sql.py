@@ -34,6 +34,7 @@ PARAMS = {
     "first_day": date(2026, 2, 25), "last_day": date(2026, 3, 5), "target_micro": 3_000_000,
     "warning_micro": 1_500_000, "cutoff_micro": 2_000_000, "digits": "1", "limit": 50,
     "sources": ["demo", "files:costs.csv"], "user": "(the demo's first user)",
+    "exact_order": True,
 }
 
 

@@ -1,0 +1,71 @@
+-- The replay's whole history of [$start, $end) in one sorted read (DuckDB's fast path):
+-- requests (kind 0), revenue (kind 1) and affiliate clicks (kind 2), each row with its
+-- user's code (0.. in user_id order) and sorted by (user, ts, kind, event_id), so the
+-- replay gets integer columns in fold order and never holds an id as a Python object.
+-- The rows are those of replay_requests / replay_revenue / replay_clicks, and a request
+-- the runtime decided carries what it recorded (replay_recorded's columns). The ids are
+-- not returned (their order is the rows' order); each code's user id comes as a row of
+-- kind 3 whose name is the user_id.
+WITH done AS (              -- completions of the runtime's decided requests
+    SELECT user_id, request_id, sum(cost_usd) AS cost_usd
+    FROM cost_events
+    WHERE request_id IS NOT NULL
+      AND requested_cost_usd IS NULL
+      AND counted
+    GROUP BY user_id, request_id
+), ev AS (
+    SELECT 0 AS kind, c.event_id, c.user_id, c.ts, c.action AS name,
+           CAST(coalesce(c.requested_cost_usd, c.cost_usd) * 1000000 AS BIGINT) AS micro,
+           CAST(NULL AS BIGINT) AS tokens,
+           CAST(CASE WHEN c.requested_cost_usd IS NULL THEN NULL
+                     WHEN c.counted OR d.cost_usd IS NULL THEN c.cost_usd
+                     ELSE d.cost_usd END * 1000000 AS BIGINT) AS recorded_cost_micro,
+           CASE WHEN c.requested_cost_usd IS NOT NULL THEN c.decision_reason END
+               AS recorded_reason,
+           CASE WHEN c.requested_cost_usd IS NOT NULL
+                THEN TRY_CAST(json_extract_string(c.details, '$.tokens_spent') AS BIGINT)
+           END AS recorded_tokens
+    FROM cost_events c
+    LEFT JOIN done d ON d.user_id = c.user_id AND d.request_id = c.request_id
+                    AND c.requested_cost_usd IS NOT NULL
+    WHERE (c.requested_cost_usd IS NOT NULL OR (c.counted AND c.request_id IS NULL))
+      AND c.ts >= $start
+      AND c.ts < $end
+    UNION ALL
+    SELECT 1, event_id, user_id, ts, stream, CAST(amount_usd * 1000000 AS BIGINT), tokens,
+           NULL, NULL, NULL
+    FROM revenue_events
+    WHERE ts >= $start
+      AND ts < $end
+    UNION ALL
+    SELECT 2, event_id, user_id, ts, NULL, 0, NULL, NULL, NULL, NULL
+    FROM affiliate_events
+    WHERE kind = 'click'
+      AND ts >= $start
+      AND ts < $end
+), users AS (
+    SELECT user_id, CAST(row_number() OVER (ORDER BY user_id) - 1 AS INTEGER) AS code
+    FROM (SELECT DISTINCT user_id FROM ev) AS u
+)
+SELECT kind, code, ts_us, name, micro, tokens, recorded_cost_micro, recorded_reason,
+       recorded_tokens, user_id
+FROM (
+    SELECT CAST(ev.kind AS TINYINT) AS kind,
+           users.code,
+           date_diff('microsecond', TIMESTAMP '1970-01-01', ev.ts) AS ts_us,
+           ev.name,
+           ev.micro,
+           ev.tokens,
+           ev.recorded_cost_micro,
+           ev.recorded_reason,
+           ev.recorded_tokens,
+           CAST(NULL AS VARCHAR) AS user_id,
+           ev.event_id
+    FROM ev
+    JOIN users ON users.user_id = ev.user_id
+    UNION ALL           -- each code's user id, as a row of kind 3 (ts 0: first of its user)
+    SELECT CAST(3 AS TINYINT), code, CAST(0 AS BIGINT), NULL, 0, NULL, NULL, NULL, NULL, user_id,
+           NULL
+    FROM users
+) AS rows
+ORDER BY code, ts_us, kind, CASE WHEN $exact_order THEN event_id END

@@ -1,0 +1,47 @@
+-- replay_events.sql for a database loaded before `cost_events` had the runtime's columns
+-- (requested_cost_usd, request_id): every counted cost line is a request, nothing was
+-- recorded. Same columns, same order: (user code, ts, kind, event_id).
+WITH ev AS (
+    SELECT 0 AS kind, event_id, user_id, ts, action AS name,
+           CAST(cost_usd * 1000000 AS BIGINT) AS micro, CAST(NULL AS BIGINT) AS tokens
+    FROM cost_events
+    WHERE counted
+      AND ts >= $start
+      AND ts < $end
+    UNION ALL
+    SELECT 1, event_id, user_id, ts, stream, CAST(amount_usd * 1000000 AS BIGINT), tokens
+    FROM revenue_events
+    WHERE ts >= $start
+      AND ts < $end
+    UNION ALL
+    SELECT 2, event_id, user_id, ts, NULL, 0, NULL
+    FROM affiliate_events
+    WHERE kind = 'click'
+      AND ts >= $start
+      AND ts < $end
+), users AS (
+    SELECT user_id, CAST(row_number() OVER (ORDER BY user_id) - 1 AS INTEGER) AS code
+    FROM (SELECT DISTINCT user_id FROM ev) AS u
+)
+SELECT kind, code, ts_us, name, micro, tokens, recorded_cost_micro, recorded_reason,
+       recorded_tokens, user_id
+FROM (
+    SELECT CAST(ev.kind AS TINYINT) AS kind,
+           users.code,
+           date_diff('microsecond', TIMESTAMP '1970-01-01', ev.ts) AS ts_us,
+           ev.name,
+           ev.micro,
+           ev.tokens,
+           CAST(NULL AS BIGINT) AS recorded_cost_micro,
+           CAST(NULL AS VARCHAR) AS recorded_reason,
+           CAST(NULL AS BIGINT) AS recorded_tokens,
+           CAST(NULL AS VARCHAR) AS user_id,
+           ev.event_id
+    FROM ev
+    JOIN users ON users.user_id = ev.user_id
+    UNION ALL           -- each code's user id, as a row of kind 3 (ts 0: first of its user)
+    SELECT CAST(3 AS TINYINT), code, CAST(0 AS BIGINT), NULL, 0, NULL, NULL, NULL, NULL, user_id,
+           NULL
+    FROM users
+) AS rows
+ORDER BY code, ts_us, kind, CASE WHEN $exact_order THEN event_id END

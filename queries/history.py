@@ -23,7 +23,7 @@ from enforcement.replay import History, from_us, month_range_us
 from loaders.publish import connect_read_only
 from queries import Connection, QueryEngine, run, sql_text
 
-REQUEST, REVENUE, CLICK, USER = 0, 1, 2, 3   # replay_events.sql's kinds
+REQUEST, REVENUE, CLICK, USER, TEXT = 0, 1, 2, 3, 4   # replay_events.sql's kinds
 
 
 def month_bounds(start: str, end: str, tz: str) -> tuple[datetime, datetime]:
@@ -111,15 +111,6 @@ def _sorted_table(con: duckdb.DuckDBPyConnection, name: str, lo: datetime, hi: d
     return table, kind, code, ts, micro
 
 
-def _names(column: pa.ChunkedArray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A text column's values at `rows` as (int64 codes, object names): the few distinct
-    names are the only Python strings; None stays None."""
-    encoded = pc.dictionary_encode(column.take(pa.array(rows))).combine_chunks()
-    names = np.asarray(encoded.dictionary.to_pylist() + [None], dtype=object)
-    codes = encoded.indices.fill_null(len(names) - 1).to_numpy().astype(np.int64)
-    return codes, names
-
-
 def read_sorted(con: duckdb.DuckDBPyConnection, lo: datetime, hi: datetime) -> History:
     """History from one sorted read (`replay_events.sql`); see the module's docstring.
 
@@ -127,33 +118,39 @@ def read_sorted(con: duckdb.DuckDBPyConnection, lo: datetime, hi: datetime) -> H
     which orders a tie exactly as the ids do (all the fold needs of them)."""
     name = _events_query(con, lo, hi)
     table, kind, code, ts, micro = _sorted_table(con, name, lo, hi)
-    req, rev, clk, usr = (np.flatnonzero(kind == k) for k in (REQUEST, REVENUE, CLICK, USER))
-    users = np.asarray(table.column("user_id").take(pa.array(usr)).to_pylist(), dtype=object)
-    action_codes, action_names = _names(table.column("name"), req)
-    stream_codes, stream_names = _names(table.column("name"), rev)
-    tokens = table.column("tokens").take(pa.array(rev))
+    req, rev, clk, usr, txt = (np.flatnonzero(kind == k)
+                               for k in (REQUEST, REVENUE, CLICK, USER, TEXT))
+    texts = table.column("text")
+    users = np.asarray(texts.take(pa.array(usr)).to_pylist(), dtype=object)
+    # Name codes index `names`; a null code (-1) is its last entry, None.
+    names = np.asarray([*texts.take(pa.array(txt)).to_pylist(), None], dtype=object)
+
+    def codes(column: str, rows: np.ndarray) -> np.ndarray:
+        return table.column(column).fill_null(-1).to_numpy()[rows].astype(np.int64)
+
+    def ints(column: str, rows: np.ndarray, missing: int) -> np.ndarray:
+        return table.column(column).fill_null(missing).to_numpy()[rows].astype(np.int64)
+
+    action_codes = codes("name", req)
+    tokens = table.column("tokens")
     recorded: dict[str, np.ndarray] = {}
     if name == "replay_events":
-        cost = pc.coalesce(table.column("recorded_cost_micro").take(pa.array(req)),
-                           pa.array(micro[req]))
-        reason_codes, reason_names = _names(table.column("recorded_reason"), req)
+        cost = pc.coalesce(table.column("recorded_cost_micro"), table.column("micro"))
         recorded = {
-            "req_recorded_cost": cost.to_numpy().astype(np.int64),
-            "req_recorded_reason": reason_names[reason_codes],
-            "req_recorded_tokens": table.column("recorded_tokens").take(pa.array(req))
-                                        .fill_null(-1).to_numpy().astype(np.int64),
+            "req_recorded_cost": cost.to_numpy()[req].astype(np.int64),
+            "req_recorded_reason": names[codes("recorded_reason", req)],
+            "req_recorded_tokens": ints("recorded_tokens", req, -1),
         }
     history = History(
         users=users,
-        req_user=code[req], req_ts=ts[req], req_action=action_names[action_codes],
+        req_user=code[req], req_ts=ts[req], req_action=names[action_codes],
         req_cost=micro[req], req_event_id=req,
-        rev_user=code[rev], rev_ts=ts[rev], rev_stream=stream_names[stream_codes],
-        rev_amount=micro[rev],
-        rev_tokens=tokens.fill_null(-1).to_numpy().astype(np.int64),
-        rev_has_tokens=tokens.is_valid().to_numpy(zero_copy_only=False),
+        rev_user=code[rev], rev_ts=ts[rev], rev_stream=names[codes("name", rev)],
+        rev_amount=micro[rev], rev_tokens=ints("tokens", rev, -1),
+        rev_has_tokens=tokens.is_valid().to_numpy(zero_copy_only=False)[rev],
         rev_event_id=rev,
         clk_user=code[clk], clk_ts=ts[clk], clk_event_id=clk,
         **recorded,
     )
-    history._cache["actions"] = (action_codes, action_names)
+    history._cache["actions"] = (action_codes, names)
     return history

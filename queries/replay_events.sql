@@ -46,26 +46,36 @@ WITH done AS (              -- completions of the runtime's decided requests
 ), users AS (
     SELECT user_id, CAST(row_number() OVER (ORDER BY user_id) - 1 AS INTEGER) AS code
     FROM (SELECT DISTINCT user_id FROM ev) AS u
+), names AS (               -- actions, streams and reasons: a few texts, as small codes
+    SELECT name, CAST(row_number() OVER (ORDER BY name) - 1 AS INTEGER) AS name_code
+    FROM (SELECT name FROM ev UNION SELECT recorded_reason FROM ev) AS n
+    WHERE name IS NOT NULL
 )
 SELECT kind, code, ts_us, name, micro, tokens, recorded_cost_micro, recorded_reason,
-       recorded_tokens, user_id
+       recorded_tokens, text
 FROM (
     SELECT CAST(ev.kind AS TINYINT) AS kind,
            users.code,
            date_diff('microsecond', TIMESTAMP '1970-01-01', ev.ts) AS ts_us,
-           ev.name,
+           names.name_code AS name,
            ev.micro,
            ev.tokens,
            ev.recorded_cost_micro,
-           ev.recorded_reason,
+           reasons.name_code AS recorded_reason,
            ev.recorded_tokens,
-           CAST(NULL AS VARCHAR) AS user_id,
+           CAST(NULL AS VARCHAR) AS text,
            ev.event_id
     FROM ev
     JOIN users ON users.user_id = ev.user_id
-    UNION ALL           -- each code's user id, as a row of kind 3 (ts 0: first of its user)
+    LEFT JOIN names ON names.name = ev.name
+    LEFT JOIN names AS reasons ON reasons.name = ev.recorded_reason
+    UNION ALL           -- each user code's user_id, as a row of kind 3 (ts 0: its first)
     SELECT CAST(3 AS TINYINT), code, CAST(0 AS BIGINT), NULL, 0, NULL, NULL, NULL, NULL, user_id,
            NULL
     FROM users
+    UNION ALL           -- each name code's text, as a row of kind 4
+    SELECT CAST(4 AS TINYINT), name_code, CAST(0 AS BIGINT), NULL, 0, NULL, NULL, NULL, NULL, name,
+           NULL
+    FROM names
 ) AS rows
 ORDER BY code, ts_us, kind, CASE WHEN $exact_order THEN event_id END

@@ -13,7 +13,9 @@ SQLGlot transpiles cleanly: `tests/test_engine_sql.py` holds every file to it). 
   and the result leaves through DuckDB's own Arrow-to-pandas conversion, so both engines
   hand the callers the same dtypes.
 - `spark_session(master)`: `local[*]` by default; a cluster's master URL (`spark://`,
-  `yarn`, `k8s://`) or a Spark Connect URL (`sc://host:15002`) works the same way.
+  `yarn`, `k8s://`) or a Spark Connect URL (`sc://host:15002`) works the same way. On
+  Spark Connect the client ships the project's packages to its session (the replay's
+  fold runs on the server's Python workers), so the server needs only requirements.txt.
 
 The session runs in UTC: the lake's instants are UTC, and `CAST(... AS DATE)` of a local
 time made by `from_utc_timestamp` must not move it again.
@@ -21,10 +23,15 @@ time made by `from_utc_timestamp` must not move it again.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 import re
 import shutil
 import sys
+import tempfile
+import weakref
+import zipfile
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -42,6 +49,8 @@ from queries import sql_text
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MASTER = "local[*]"
+# What the replay's fold imports on a worker (tests/test_spark_connect.py checks the list).
+SHIPPED_PACKAGES = ("core", "enforcement", "loaders", "queries")
 JAVA_HELP = ("Spark needs a Java runtime (17 or newer) and none was found: install "
              "Debian's openjdk-17-jre-headless (`bash .ci/system-deps` does, as root) or "
              "set JAVA_HOME")
@@ -110,6 +119,46 @@ def spark_session(master: str = DEFAULT_MASTER, *, shuffle_partitions: int | Non
     return spark
 
 
+def is_connect(spark: Any) -> bool:
+    """Whether `spark` is a Spark Connect client session (no SparkContext, no JVM here)."""
+    return type(spark).__module__.startswith("pyspark.sql.connect")
+
+
+# What a Spark Connect engine's own session copies from the one it was made from: Connect's
+# `newSession()` starts from the server's defaults (PySpark 4.3), not the builder's options.
+CONNECT_SESSION_CONF = ("spark.sql.session.timeZone", "spark.sql.shuffle.partitions",
+                        "spark.sql.adaptive.enabled")
+
+
+def project_zip() -> bytes:
+    """The packages a worker imports (SHIPPED_PACKAGES' .py files) as one zip, made
+    deterministically: the same code gives the same bytes, hence the same artifact name."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for package in SHIPPED_PACKAGES:
+            for path in sorted((ROOT / package).rglob("*.py")):
+                if "__pycache__" not in path.parts:
+                    info = zipfile.ZipInfo(str(path.relative_to(ROOT)), (1980, 1, 1, 0, 0, 0))
+                    zf.writestr(info, path.read_bytes(), zipfile.ZIP_DEFLATED)
+    return buf.getvalue()
+
+
+def ship_project(spark: Any) -> None:
+    """Add the project's code to a Spark Connect session's Python path (its UDF workers).
+
+    A Connect server runs the client's functions in its own Python, which has the
+    packages of requirements.txt but not this project: `addArtifacts(pyfile=True)`
+    uploads the zip once per session. An artifact of the same name is never replaced,
+    so the name carries the zip's digest.
+    """
+    data = project_zip()
+    name = f"profit-dashboard-{hashlib.sha256(data).hexdigest()[:12]}.zip"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(data)
+        spark.addArtifacts(str(path), pyfile=True)
+
+
 def _local_cores(master: str) -> int:
     """N of local[N] (local[*] and local: this machine's cores)."""
     inside = master.partition("[")[2].partition("]")[0].split(",")[0]
@@ -151,8 +200,17 @@ class SparkEngine:
         # two engines on two lakes never see each other's tables.
         try:
             self.spark = spark.newSession()
-        except Exception:  # noqa: BLE001 - Spark Connect: one session per client
+        except Exception:  # noqa: BLE001 - a Connect server before 4.3: one session
             self.spark = spark
+        if is_connect(spark):
+            if self.spark is not spark:
+                for key in CONNECT_SESSION_CONF:
+                    self.spark.conf.set(key, spark.conf.get(key))
+                # Released by close(), else at exit: a Connect session left to the
+                # interpreter's teardown hangs it (its gRPC channel waits on dead threads).
+                self._release = weakref.finalize(self, self.spark.stop)
+            self.spark.conf.set("spark.sql.session.timeZone", "UTC")
+            ship_project(self.spark)
         self.lake = str(lake)
         self.refresh()
 
@@ -188,7 +246,11 @@ class SparkEngine:
         return list(self.spark.table(table).columns)
 
     def close(self) -> None:
-        """Nothing to close per engine: the session is shared (stop it with spark.stop())."""
+        """Release the engine's own Spark Connect session; nothing else to close per engine
+        (a local session is shared: stop it with spark.stop())."""
+        release = getattr(self, "_release", None)
+        if release is not None:
+            release()
 
 
 def _runtime_columns(engine: SparkEngine) -> pd.DataFrame:

@@ -15,12 +15,21 @@ month at once: the manifest is the one thing an export replaces last, in one wri
 
 `connect_lake` gives the app a DuckDB connection whose views read the lake: the queries
 run on it unchanged (instants come back as naive UTC `TIMESTAMP`, as in the database).
+
+An S3 lake (`s3://bucket/prefix`; `s3a://` names the same lake, for Spark's hadoop-aws)
+is written and read through Arrow's S3 filesystem: credentials from the usual AWS chain
+or the secrets' `[aws]` table, the endpoint from `AWS_ENDPOINT_URL_S3`,
+`AWS_ENDPOINT_URL` or `[aws] endpoint_url` (MinIO, moto). DuckDB reads it through the
+same filesystem, registered as its `s3://` (fsspec's wrapper of Arrow's): no httpfs
+extension to download.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import os
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -37,13 +46,52 @@ MANIFEST = "_manifest.json"
 FORMAT_VERSION = 1
 
 
+S3_SCHEMES = ("s3://", "s3a://")
+
+
 def is_remote(lake: str) -> bool:
     return "://" in str(lake) and not str(lake).startswith("file://")
 
 
+def is_s3(lake: str | Path) -> bool:
+    return str(lake).startswith(S3_SCHEMES)
+
+
+@lru_cache(maxsize=16)
+def _bucket_region(bucket: str) -> str:
+    return pafs.resolve_s3_region(bucket)  # one request per bucket and process
+
+
+def s3_filesystem(lake: str | Path) -> pafs.S3FileSystem:
+    """Arrow's S3 filesystem with the endpoint, region and keys the AWS loaders use (on AWS
+    itself without a configured region: the bucket's own, as Arrow resolves it)."""
+    from loaders._aws import aws_settings  # boto3: only where a lake is on S3
+
+    cfg = aws_settings()
+    options: dict[str, Any] = {}
+    endpoint = (os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+                or cfg.get("endpoint_url"))
+    if endpoint:
+        scheme, _, host = str(endpoint).rpartition("://")
+        options |= {"endpoint_override": host.rstrip("/"), "scheme": scheme or "https"}
+    region = (cfg.get("region") or os.environ.get("AWS_REGION")
+              or os.environ.get("AWS_DEFAULT_REGION"))
+    if not region and not endpoint:
+        region = _bucket_region(str(lake).split("://", 1)[1].split("/", 1)[0])
+    if region:
+        options["region"] = region
+    if cfg.get("aws_access_key_id") and cfg.get("aws_secret_access_key"):
+        options |= {"access_key": cfg["aws_access_key_id"],
+                    "secret_key": cfg["aws_secret_access_key"],
+                    "session_token": cfg.get("aws_session_token")}
+    return pafs.S3FileSystem(**options)
+
+
 def filesystem(lake: str | Path) -> tuple[pafs.FileSystem, str]:
-    """The Arrow filesystem and root path of a lake (a directory, file:// or s3:// URL)."""
+    """The Arrow filesystem and root path of a lake (a directory, file://, s3:// URL)."""
     text = str(lake)
+    if is_s3(text):
+        return s3_filesystem(text), text.split("://", 1)[1].rstrip("/")
     if "://" in text:
         fs, root = pafs.FileSystem.from_uri(text)
         return fs, root.rstrip("/")
@@ -147,13 +195,17 @@ def connect_lake(lake: str | Path) -> duckdb.DuckDBPyConnection:
     The queries run on it unchanged: the `month` partition column is dropped and
     instants are cast back to naive UTC `TIMESTAMP` (the session is in UTC). Tables the
     lake does not hold (the load log, refused rows) are empty, so every page still runs.
-    An `s3://` lake needs DuckDB's httpfs extension and AWS credentials in the usual chain.
+    An S3 lake is read through Arrow's S3 filesystem, registered in DuckDB as `s3://`
+    (for every cursor of the connection: the filesystem belongs to the database).
     """
     manifest = read_manifest(lake, required=True)
     con = duckdb.connect(":memory:")
     con.execute("SET TimeZone = 'UTC'")
-    if is_remote(str(lake)):
-        con.execute("LOAD httpfs")
+    if is_s3(lake):
+        from fsspec.implementations.arrow import ArrowFSWrapper
+
+        con.register_filesystem(ArrowFSWrapper(s3_filesystem(lake)))  # its protocol: "s3"
+        lake = "s3://" + str(lake).split("://", 1)[1]
     apply_schema(con)  # empty tables of the contract's shape; lake tables replace them
     for table, time_col in TABLES.items():
         paths = files(manifest, table)

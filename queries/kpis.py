@@ -18,10 +18,9 @@ import math
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pandas as pd
 
 from core import formats, metrics
 from core.periods import (  # noqa: F401 - re-exported: callers import them from here
@@ -39,10 +38,13 @@ from core.periods import (  # noqa: F401 - re-exported: callers import them from
     zone,
 )
 from enforcement.decide import level_of
-from enforcement.levels import LEVELS
+from enforcement.level_arrays import level_counts
 from enforcement.money import MICRO, fmt_usd, to_micro
 from enforcement.policy import Policy, load_policy
-from queries import run
+from queries import arrays, records, run
+
+if TYPE_CHECKING:  # imported where a frame is built: `kpis()` needs none (the CLI starts
+    import pandas as pd  # 0.4 s sooner without it)
 
 SEED_POLICY = Path(__file__).resolve().parent.parent / "enforcement" / "policies" / \
     "seed-default.toml"
@@ -112,7 +114,7 @@ def mtd_users(con: duckdb.DuckDBPyConnection, grain: str, period: str, tz: str =
 
 def _from_sql(m: metrics.Metric, value: Any) -> Any:
     """A registry figure's value as its SQL file returned it (money: BIGINT micro-dollars)."""
-    if value is None or pd.isna(value):
+    if value is None:
         return None
     return usd(int(value)) if m.unit == formats.USD else int(value)
 
@@ -135,27 +137,30 @@ def _derive(d: metrics.Derived, figures: dict[str, Any]) -> Any:
 
 
 def _computed(con: duckdb.DuckDBPyConnection, p: Period, pol: Policy,
-              period_row: pd.Series) -> dict[str, Any]:
+              period_row: dict[str, Any]) -> dict[str, Any]:
     """The figures that need the rules or more than one row: month-to-date positions and
     levels, breakdowns, streams and retention."""
     start, end = p.utc()
-    breakdown = run(con, "cost_breakdown", start=start, end=end)
-    by = {dim: {str(k): usd(v) for k, v in zip(g["key"], g["cost_micro"], strict=True)}
-          for dim, g in breakdown.groupby("dimension", sort=False)}
-    mtd = mtd_users(con, p.grain, p.name, p.tz, pol)
-    levels = mtd["level"].value_counts()
-    at_target = int(mtd["at_target"].sum())
+    by: dict[str, dict[str, Decimal]] = {}
+    for row in records(con, "cost_breakdown", start=start, end=end):
+        by.setdefault(row["dimension"], {})[str(row["key"])] = usd(row["cost_micro"])
+    # Every month-to-date position as two integer columns, levels counted in numpy by
+    # enforcement's own rule (a million users: no Python call per user).
+    mtd_start, mtd_end = mtd_bounds(p)
+    mtd = arrays(con, "mtd_positions", start=to_utc(mtd_start), end=to_utc(mtd_end))
+    cost, revenue = mtd["cost_micro"], mtd["revenue_micro"]
+    at_target = int(((revenue - cost) >= pol.target).sum())
     retention = None
     if p.grain == "month":
         prev = make_period("month", previous_period("month", p.name), p.tz)
-        r = run(con, "retention", prev_start=prev.utc()[0], start=start, end=end).iloc[0]
+        (r,) = records(con, "retention", prev_start=prev.utc()[0], start=start, end=end)
         retention = ratio_pct(int(r["retained"]), int(r["previous_users"]))
     return {
         "revenue_by_stream": {s: usd(int(period_row[f"{s}_micro"])) for s in STREAMS},
         "users_at_target": at_target,
-        "users_at_target_pct": ratio_pct(at_target, len(mtd)),
-        "mtd_users": len(mtd),
-        "users_by_level": {lv.value: int(levels.get(lv.value, 0)) for lv in LEVELS},
+        "users_at_target_pct": ratio_pct(at_target, len(cost)),
+        "mtd_users": len(cost),
+        "users_by_level": level_counts(cost, revenue, pol),
         "cost_by_action": by.get("action", {}),
         "cost_by_category": by.get("category", {}),
         "retention_pct": retention,
@@ -175,15 +180,15 @@ def kpis(con: duckdb.DuckDBPyConnection, grain: str, period: str, tz: str = "UTC
     pol = resolve_policy(policy)
     p = make_period(grain, period, tz)
     start, end = p.utc()
-    rows: dict[str, pd.Series] = {}
+    rows: dict[str, dict[str, Any]] = {}
     figures: dict[str, Any] = {}
     for m in metrics.METRICS:  # every figure a SQL file holds; each file runs once
         if m.sql:
             if m.sql not in rows:
-                rows[m.sql] = run(con, m.sql, start=start, end=end).iloc[0]
+                rows[m.sql] = records(con, m.sql, start=start, end=end)[0]
             figures[m.key] = _from_sql(m, rows[m.sql][m.sql_column])
     if "period_kpis" not in rows:
-        rows["period_kpis"] = run(con, "period_kpis", start=start, end=end).iloc[0]
+        rows["period_kpis"] = records(con, "period_kpis", start=start, end=end)[0]
     computed = _computed(con, p, pol, rows["period_kpis"])
     for m in metrics.METRICS:  # in the registry's order: a derived figure follows its parts
         if m.computed:
@@ -223,10 +228,15 @@ def to_json(figures: dict[str, Any], **dumps: Any) -> str:
 def data_span(con: duckdb.DuckDBPyConnection, tz: str = "UTC") -> tuple[date, date] | None:
     """The first and last local day with data, or None for an empty database."""
     zone(tz)
-    row = run(con, "local_span", tz=tz).iloc[0]
-    if pd.isna(row["first_local"]):
+    (row,) = records(con, "local_span", tz=tz)
+    if row["first_local"] is None:
         return None
-    return pd.Timestamp(row["first_local"]).date(), pd.Timestamp(row["last_local"]).date()
+    return _as_date(row["first_local"]), _as_date(row["last_local"])
+
+
+def _as_date(value: Any) -> date:
+    """A local day as the engine returned it (a datetime from DuckDB, a Timestamp or a date)."""
+    return value.date() if isinstance(value, datetime) else value
 
 
 def daily_series(con: duckdb.DuckDBPyConnection, first_day: date, last_day: date,
@@ -236,6 +246,8 @@ def daily_series(con: duckdb.DuckDBPyConnection, first_day: date, last_day: date
 
     Each day's figures equal `kpis(con, "day", that day)`'s: the tests pin it.
     """
+    import pandas as pd
+
     zone(tz)
     pol = resolve_policy(policy)
     mtd_start = local_midnight(first_day.replace(day=1), tz)
@@ -260,6 +272,8 @@ def cost_per_user_alerts(series: pd.DataFrame, *, window: int = 28, factor: Deci
     "Far above" = more than `factor` times the median cost per user of the `window` days
     before (days with no active user left out), once at least `min_history` such days exist.
     """
+    import pandas as pd
+
     rows = []
     history: list[Decimal] = []
     for day, cpu in zip(series["day"], series["cost_per_user"], strict=True):
@@ -291,6 +305,8 @@ def retention_cohorts(con: duckdb.DuckDBPyConnection, month: str, tz: str = "UTC
                       ) -> pd.DataFrame:
     """Cohort (month of first activity) x months since: users active and % of the cohort,
     for activity up to the end of `month`."""
+    import pandas as pd
+
     p = make_period("month", month, tz)
     df = run(con, "retention_cohorts", tz=tz, end=p.utc()[1])
     if df.empty:
@@ -324,6 +340,8 @@ def usage_segments(con: duckdb.DuckDBPyConnection, grain: str, period: str, tz: 
                    policy: Policy | str | Path | None = None) -> pd.DataFrame:
     """Active users by segment of usage (counted requests in the period): users, their cost,
     revenue and profit (sums and per user), and how many made the profit target."""
+    import pandas as pd
+
     pol = resolve_policy(policy)
     df = profit_per_user(con, grain, period, tz)
     rows = []

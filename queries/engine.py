@@ -35,14 +35,14 @@ import zipfile
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import sqlglot
-from sqlglot.errors import ErrorLevel
+
+if TYPE_CHECKING:  # SQLGlot and pandas load when Spark is used: a DuckDB command (every
+    import pandas as pd  # `queries kpis` builds this module's arguments) starts without them
 
 from loaders import lake as L
 from queries import sql_text
@@ -59,6 +59,9 @@ JAVA_HELP = ("Spark needs a Java runtime (17 or newer) and none was found: insta
 @lru_cache(maxsize=128)
 def spark_sql(name: str) -> str:
     """`queries/<name>.sql` in Spark SQL; ValueError if SQLGlot cannot transpile it cleanly."""
+    import sqlglot
+    from sqlglot.errors import ErrorLevel
+
     try:
         (out,) = sqlglot.transpile(sql_text(name), read="duckdb", write="spark",
                                    unsupported_level=ErrorLevel.RAISE)
@@ -167,7 +170,7 @@ def _local_cores(master: str) -> int:
 
 def _spark_value(value: Any) -> Any:
     """A bound value as Spark takes it: a naive datetime is a UTC instant (never local)."""
-    if isinstance(value, pd.Timestamp):
+    if hasattr(value, "to_pydatetime"):  # a pandas Timestamp
         value = value.to_pydatetime()
     if isinstance(value, datetime) and value.tzinfo is None:
         return value.replace(tzinfo=UTC)

@@ -167,7 +167,7 @@ METRICS: tuple[Metric, ...] = (
        derived=Derived("pct", ("affiliate_conversions", "affiliate_clicks")),
        headline=(MONTHLY,), group="Affiliates"),
     _M("token_purchases", "Token purchases", "Revenue lines of stream tokens with a positive "
-       "amount in the period, of active users.", COUNT, HIGHER, sql="token_habits",
+       "amount in the period, of active users.", COUNT, HIGHER, sql="period_kpis",
        group="Tokens"),
     _M("token_purchases_per_buyer", "Token purchases per buyer", "Token purchases / token "
        "buyers, rounded to two decimals; none where there are no buyers.", RATIO, HIGHER,
@@ -175,10 +175,10 @@ METRICS: tuple[Metric, ...] = (
        short="Purchases per buyer", group="Tokens"),
     _M("premium_upgrades", "Premium upgrades", "Active users whose first positive premium "
        "line in all loaded data falls in the period, with a positive tokens line before "
-       "that premium line.", COUNT, HIGHER, sql="premium_upgrades", group="Upgrades"),
+       "that premium line.", COUNT, HIGHER, sql="period_kpis", group="Upgrades"),
     _M("premium_upgrade_base", "Users who could upgrade", "Active users who had a positive "
        "tokens line before the period's end and no positive premium line before its start "
-       "(the base of the upgrade rate).", COUNT, None, sql="premium_upgrades",
+       "(the base of the upgrade rate).", COUNT, None, sql="period_kpis",
        in_report=False, group="Upgrades"),
     _M("premium_upgrade_pct", "Premium upgrade rate", "100 × premium upgrades / the users "
        "who could upgrade.", PCT, HIGHER, DefaultTarget(AT_LEAST, Decimal("20")),

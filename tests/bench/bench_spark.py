@@ -25,8 +25,8 @@ from typing import Any
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 POLICY = ROOT / "enforcement" / "policies" / "seed-default.toml"
 MASTER = "local[2]"
-KPI_QUERIES = ("period_kpis", "affiliate_kpis", "token_habits", "premium_upgrades",
-               "cost_breakdown", "user_totals", "retention")
+KPI_QUERIES = ("period_kpis", "affiliate_kpis", "mtd_positions",
+               "cost_breakdown", "retention")
 
 def _timed(args: list[str]) -> tuple[float, Any]:
     t0 = time.perf_counter()

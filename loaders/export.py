@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
@@ -39,6 +40,7 @@ from loaders.publish import connect_read_only, new_version
 from loaders.registry import Source
 
 COMMAND = "export"
+EXPORT_BATCH_ROWS = 1_000_000   # rows per Arrow batch and Parquet row group
 HELP = "write the contract's tables as a month-partitioned Parquet lake (incremental)"
 
 
@@ -96,13 +98,19 @@ def _write_month(con: duckdb.DuckDBPyConnection, lake: str, table: str, month: s
     """Write one month of a table as one Parquet file; its path relative to the lake."""
     lo, hi = _month_range(month)
     time_col = L.TABLES[table]
-    data = con.sql(f"SELECT * FROM {table} WHERE {time_col} >= $lo AND {time_col} < $hi "
-                   f"ORDER BY user_id, {time_col}", params={"lo": lo, "hi": hi}).to_arrow_table()
+    rows = con.sql(f"SELECT * FROM {table} WHERE {time_col} >= $lo AND {time_col} < $hi "
+                   f"ORDER BY user_id, {time_col}", params={"lo": lo, "hi": hi})
     relative = f"{table}/month={month}/part-{tag}.parquet"
     fs, root = L.filesystem(lake)
     fs.create_dir(f"{root}/{table}/month={month}", recursive=True)
-    pq.write_table(L.lake_arrow(data), f"{root}/{relative}", filesystem=fs,
-                   compression="zstd")
+    # Streamed batch by batch: a 1,000,000-user month (90 M cost lines) does not fit in
+    # memory as one Arrow table.
+    reader = rows.to_arrow_reader(EXPORT_BATCH_ROWS)
+    schema = L.lake_arrow(reader.schema.empty_table()).schema
+    with pq.ParquetWriter(f"{root}/{relative}", schema, filesystem=fs,
+                          compression="zstd") as writer:
+        for batch in reader:
+            writer.write_table(L.lake_arrow(pa.Table.from_batches([batch])))
     return relative
 
 

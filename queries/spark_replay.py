@@ -23,6 +23,9 @@ from queries.engine import SparkEngine
 from queries.history import _requests_query, month_bounds
 
 KINDS = ("request", "revenue", "click")
+# Each partition's events are folded in one Python worker's memory (as a DataFrame): past
+# ~2 M events a partition, 1,000,000 users' month on local[2] was OOM-killed at 12 GB.
+EVENTS_PER_PARTITION = 2_000_000
 _INPUT = ("kind", "event_id", "user_id", "ts_us", "name", "micro", "tokens")
 _MONEY_AND_COUNTS = TABLE_COLUMNS[2:-1]
 RESULT_SCHEMA = pa.schema([("user_id", pa.string()), ("month", pa.string()),
@@ -97,8 +100,10 @@ def replay_spark(engine: SparkEngine, policy: Policy, start: str, end: str,
 
     span = (parse_month(start), parse_month(end))
     events = events_frame(engine, start, end, policy.timezone)
-    # One partition per task slot: each runs the fold once over its users.
-    n = partitions or int(engine.spark.conf.get("spark.sql.shuffle.partitions"))
+    # One partition per task slot (each runs the fold once over its users), more where the
+    # months hold more events than a worker should hold at once.
+    n = partitions or max(int(engine.spark.conf.get("spark.sql.shuffle.partitions")),
+                          -(-_events_estimate(engine, start, end) // EVENTS_PER_PARTITION))
     schema = StructType.fromDDL(", ".join(
         f"{f.name} {'string' if pa.types.is_string(f.type) else 'bigint'}"
         for f in RESULT_SCHEMA))
@@ -107,3 +112,15 @@ def replay_spark(engine: SparkEngine, policy: Policy, start: str, end: str,
     table = rows.to_pandas().sort_values(["user_id", "month"], kind="stable")
     columns = {c: table[c].to_numpy() for c in TABLE_COLUMNS}
     return finish(policy, columns, span)
+
+
+def _events_estimate(engine: SparkEngine, start: str, end: str) -> int:
+    """The lake's rows of the three event tables in the UTC months start-1..end+1 (the
+    manifest's counts: no scan), an upper bound of the replay's events, for sizing."""
+    from loaders.lake import read_manifest
+
+    lo, hi = parse_month(start) - 1, parse_month(end) + 1
+    tables = read_manifest(engine.lake).get("tables", {})
+    return sum(fp["rows"] for table in ("cost_events", "revenue_events", "affiliate_events")
+               for month, fp in tables.get(table, {}).get("months", {}).items()
+               if lo <= parse_month(month) <= hi)

@@ -108,6 +108,18 @@ def test_the_replay_on_spark_equals_duckdbs_on_the_fixtures(march_pair) -> None:
         _same_replay(replay_spark(spark, policy, "2026-02", "2026-03"), fast)
 
 
+def test_a_big_months_replay_is_split_into_more_partitions_and_stays_equal(
+        demo_db, demo_spark, monkeypatch) -> None:
+    from queries import spark_replay
+
+    events = spark_replay._events_estimate(demo_spark, "2026-03", "2026-03")
+    assert events > 10_000  # the manifest's rows of February..April (no scan)
+    monkeypatch.setattr(spark_replay, "EVENTS_PER_PARTITION", events // 5)
+    fast = replay_fast(read_history(demo_db, "2026-03", "2026-03", "UTC"), SEED,
+                       "2026-03", "2026-03")
+    _same_replay(replay_spark(demo_spark, SEED, "2026-03", "2026-03"), fast)
+
+
 # -- the weekly report's figures ------------------------------------------------------------
 
 def test_the_weekly_reports_figures_are_equal_on_spark(demo_duck, demo_spark) -> None:

@@ -20,9 +20,9 @@ from loaders import lake as L
 from loaders.export import export
 from loaders.pipeline import Chunk, load
 from loaders.publish import connect_read_only
-from queries import kpis as K
 from tests import kpi_fixtures as fx
 from tests import sources_fixtures as sfx
+from tests.test_lake_export import assert_the_lake_answers_as_the_database
 
 monkeypatch_module, moto_url, moto = sfx.monkeypatch_module, sfx.moto_url, sfx.moto
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,16 +100,7 @@ def test_export_writes_the_lake_to_s3_incrementally(s3, march_db: Path) -> None:
 
 def test_duckdb_on_the_s3_lake_answers_as_on_the_database(s3, march_db: Path) -> None:
     export(march_db, LAKE)
-    db, on_lake = connect_read_only(march_db), L.connect_lake(LAKE)
-    try:
-        for tz in ("UTC", "Europe/Paris"):
-            for grain, period in (("day", "2026-03-15"), ("week", "2026-W11"),
-                                  ("month", "2026-03")):
-                assert K.kpis(on_lake, grain, period, tz) == K.kpis(db, grain, period, tz)
-        assert K.kpis(on_lake, "month", "2026-03")["cost_usd"] == Decimal("2.84")
-    finally:
-        db.close()
-        on_lake.close()
+    assert_the_lake_answers_as_the_database(march_db, LAKE)
 
 
 def test_kpis_command_on_the_s3_lake_prints_what_the_database_gives(s3, march_db) -> None:

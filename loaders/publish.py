@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 
 from core.files import exclusive_lock
+from loaders import rollups
 
 SCHEMA_SQL = Path(__file__).with_name("schema.sql")
 TMP_MARK = ".loading-"
@@ -70,6 +71,7 @@ def new_version(path: Path, *, fresh: bool = False) -> Iterator[duckdb.DuckDBPyC
             con.execute("SET preserve_insertion_order = false")
             apply_schema(con)
             yield con
+            rollups.refresh(con)  # the KPI layer's rollups agree with what is published
             con.execute("CHECKPOINT")
             con.close()
             with open(tmp, "rb+") as fh:

@@ -41,7 +41,7 @@ from enforcement.decide import level_of
 from enforcement.level_arrays import level_counts
 from enforcement.money import MICRO, fmt_usd, to_micro
 from enforcement.policy import Policy, load_policy
-from queries import arrays, records, run
+from queries import Connection, arrays, records, rollups, run
 
 if TYPE_CHECKING:  # imported where a frame is built: `kpis()` needs none (the CLI starts
     import pandas as pd  # 0.4 s sooner without it)
@@ -112,6 +112,23 @@ def mtd_users(con: duckdb.DuckDBPyConnection, grain: str, period: str, tz: str =
     return df
 
 
+def _windowed(con: Connection, name: str, start: datetime, end: datetime, fast: bool
+              ) -> list[dict[str, Any]]:
+    """A query over the UTC window [start, end): its rollup twin where the rollups are
+    ready (`fast`), the raw lines otherwise; both give the same rows."""
+    if fast:
+        return records(con, f"{name}_rollup", **rollups.window(start, end))
+    return records(con, name, start=start, end=end)
+
+
+def period_totals(con: Connection, start: datetime, end: datetime,
+                  fast: bool | None = None) -> dict[str, Any]:
+    """period_kpis.sql's one row for the UTC window [start, end) (money in micro-dollars)."""
+    if fast is None:
+        fast = rollups.ready(con)
+    return _windowed(con, "period_kpis", start, end, fast)[0]
+
+
 def _from_sql(m: metrics.Metric, value: Any) -> Any:
     """A registry figure's value as its SQL file returned it (money: BIGINT micro-dollars)."""
     if value is None:
@@ -137,23 +154,31 @@ def _derive(d: metrics.Derived, figures: dict[str, Any]) -> Any:
 
 
 def _computed(con: duckdb.DuckDBPyConnection, p: Period, pol: Policy,
-              period_row: dict[str, Any]) -> dict[str, Any]:
+              period_row: dict[str, Any], fast: bool) -> dict[str, Any]:
     """The figures that need the rules or more than one row: month-to-date positions and
     levels, breakdowns, streams and retention."""
     start, end = p.utc()
     by: dict[str, dict[str, Decimal]] = {}
-    for row in records(con, "cost_breakdown", start=start, end=end):
+    for row in _windowed(con, "cost_breakdown", start, end, fast):
         by.setdefault(row["dimension"], {})[str(row["key"])] = usd(row["cost_micro"])
     # Every month-to-date position as two integer columns, levels counted in numpy by
     # enforcement's own rule (a million users: no Python call per user).
     mtd_start, mtd_end = mtd_bounds(p)
-    mtd = arrays(con, "mtd_positions", start=to_utc(mtd_start), end=to_utc(mtd_end))
+    if fast:
+        mtd = arrays(con, "mtd_positions_rollup",
+                     **rollups.window(to_utc(mtd_start), to_utc(mtd_end)))
+    else:
+        mtd = arrays(con, "mtd_positions", start=to_utc(mtd_start), end=to_utc(mtd_end))
     cost, revenue = mtd["cost_micro"], mtd["revenue_micro"]
     at_target = int(((revenue - cost) >= pol.target).sum())
     retention = None
     if p.grain == "month":
         prev = make_period("month", previous_period("month", p.name), p.tz)
-        (r,) = records(con, "retention", prev_start=prev.utc()[0], start=start, end=end)
+        if fast:
+            (r,) = records(con, "retention_rollup", **rollups.window(*prev.utc(), "prev_"),
+                           **rollups.window(start, end, "cur_"))
+        else:
+            (r,) = records(con, "retention", prev_start=prev.utc()[0], start=start, end=end)
         retention = ratio_pct(int(r["retained"]), int(r["previous_users"]))
     return {
         "revenue_by_stream": {s: usd(int(period_row[f"{s}_micro"])) for s in STREAMS},
@@ -180,16 +205,15 @@ def kpis(con: duckdb.DuckDBPyConnection, grain: str, period: str, tz: str = "UTC
     pol = resolve_policy(policy)
     p = make_period(grain, period, tz)
     start, end = p.utc()
-    rows: dict[str, dict[str, Any]] = {}
+    fast = rollups.ready(con)
+    rows: dict[str, dict[str, Any]] = {"period_kpis": period_totals(con, start, end, fast)}
     figures: dict[str, Any] = {}
     for m in metrics.METRICS:  # every figure a SQL file holds; each file runs once
         if m.sql:
             if m.sql not in rows:
                 rows[m.sql] = records(con, m.sql, start=start, end=end)[0]
             figures[m.key] = _from_sql(m, rows[m.sql][m.sql_column])
-    if "period_kpis" not in rows:
-        rows["period_kpis"] = records(con, "period_kpis", start=start, end=end)[0]
-    computed = _computed(con, p, pol, rows["period_kpis"])
+    computed = _computed(con, p, pol, rows["period_kpis"], fast)
     for m in metrics.METRICS:  # in the registry's order: a derived figure follows its parts
         if m.computed:
             figures[m.key] = computed[m.key]

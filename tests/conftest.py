@@ -124,17 +124,29 @@ def demo_lake(demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return lake_of(copy, base / "lake")
 
 
-@pytest.fixture(params=["duckdb", pytest.param("spark", marks=SPARK_GROUP)])
+def without_rollups(db: Path) -> object:
+    """The database as a reader that cannot see its rollups: every KPI from the raw lines."""
+    from loaders.publish import connect_read_only
+
+    con = connect_read_only(db)
+    con.execute("DROP VIEW rollup_state")
+    return con
+
+
+@pytest.fixture(params=["duckdb", "duckdb-raw", pytest.param("spark", marks=SPARK_GROUP)])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[Path], object]:
     """Open a test database on each engine: `engine(db)` is a connection for queries.run.
 
-    duckdb: the database itself, as before; spark: the database exported to a lake and
-    read by the session's Spark, through the transpiled SQL.
+    duckdb: the database itself, whose KPIs read the per-user-day rollups every load keeps;
+    duckdb-raw: the same file with the rollups out of sight (the raw lines' SQL); spark: the
+    database exported to a lake and read by the session's Spark, through the transpiled SQL.
     """
     from loaders.publish import connect_read_only
 
     if request.param == "duckdb":
         return lambda db: connect_read_only(db)
+    if request.param == "duckdb-raw":
+        return without_rollups
     from queries.engine import SparkEngine
 
     session = request.getfixturevalue("spark")

@@ -1,0 +1,74 @@
+"""Keep the per-user-day rollups (loaders/sql/rollup_tables.sql) equal to the raw tables.
+
+Every publish calls `refresh` before it checkpoints, so a reader never sees rollups that
+disagree with the lines beside them: a day is rolled up again when its mark (a count and a
+hash sum of its lines) moved, so a daily load rewrites a day or two, not the month. The KPI
+layer reads the rollups only where `rollup_state` matches the raw tables' row counts, and
+the raw tables otherwise (a database written by another program stays exact).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import duckdb
+
+from loaders.registry import Source
+
+SQL_DIR = Path(__file__).resolve().parent / "sql"
+TABLES = ("rollup_users", "rollup_cost_days", "rollup_revenue_days", "rollup_breakdown_days",
+          "rollup_day_marks", "rollup_state")
+TEMP_TABLES = ("rollup_marks_now", "rollup_changed_days", "rollup_cost_lines",
+               "rollup_revenue_lines")
+
+
+def _script(name: str) -> str:
+    return (SQL_DIR / f"{name}.sql").read_text()
+
+
+def create_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """The rollup tables, where they are missing (empty: not ready until a refresh)."""
+    con.execute(_script("rollup_tables"))
+
+
+def refresh(con: duckdb.DuckDBPyConnection) -> int:
+    """Roll up again every UTC day whose raw lines changed; returns how many days that was."""
+    create_tables(con)
+    con.execute(_script("rollup_marks"))
+    (changed,) = con.execute("SELECT count(*) FROM rollup_changed_days").fetchone()
+    if changed or not con.execute("SELECT 1 FROM rollup_state").fetchone():
+        con.execute(_script("rollup_refresh"))
+    for temp in TEMP_TABLES:
+        con.execute(f"DROP TABLE IF EXISTS {temp}")
+    return int(changed)
+
+
+def rebuild(db: Path) -> int:
+    """Drop and rebuild every rollup of `db` in one publish; returns the days rolled up."""
+    from loaders.publish import new_version
+
+    with new_version(Path(db)) as con:
+        for table in TABLES:
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+        return refresh(con)  # from empty tables: every day
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", type=Path, default=Path("data/profit.duckdb"),
+                        help="the DuckDB file (default: data/profit.duckdb)")
+
+
+def main(args: argparse.Namespace) -> int:
+    t0 = time.perf_counter()
+    days = rebuild(args.db)
+    print(f"rolled up {days:,} days of {args.db} in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+LOADER = Source(
+    command="rollups", help="rebuild the per-user-day rollups the KPIs read (every load "
+    "keeps them; this is for a database another program wrote)",
+    add_arguments=add_arguments, main=main,
+    example="  python -m loaders rollups --db data/profit.duckdb")

@@ -1,0 +1,84 @@
+-- Roll the changed days up again (rollup_marks.sql found them), give new users a key, and
+-- recompute every user's firsts from the rollups. Runs inside the publish's transaction.
+CREATE OR REPLACE TEMP TABLE rollup_cost_lines AS
+SELECT c.user_id, c.ts, c.cost_usd, c.action, c.category
+FROM cost_events c SEMI JOIN rollup_changed_days d ON CAST(c.ts AS DATE) = d.day
+WHERE c.counted;
+
+CREATE OR REPLACE TEMP TABLE rollup_revenue_lines AS
+SELECT r.user_id, r.ts, r.stream, r.amount_usd
+FROM revenue_events r SEMI JOIN rollup_changed_days d ON CAST(r.ts AS DATE) = d.day;
+
+INSERT INTO rollup_users (user_key, user_id)
+SELECT (SELECT coalesce(max(user_key), 0) FROM rollup_users)
+       + CAST(row_number() OVER (ORDER BY user_id) AS INTEGER), user_id
+FROM (SELECT user_id FROM rollup_cost_lines UNION SELECT user_id FROM rollup_revenue_lines) AS n
+ANTI JOIN rollup_users USING (user_id);
+
+DELETE FROM rollup_cost_days WHERE day IN (SELECT day FROM rollup_changed_days);
+DELETE FROM rollup_revenue_days WHERE day IN (SELECT day FROM rollup_changed_days);
+DELETE FROM rollup_breakdown_days WHERE day IN (SELECT day FROM rollup_changed_days);
+
+-- Each table is grouped by the phone first and joined to its key after: the join then sees
+-- a user-day, not every line.
+INSERT INTO rollup_cost_days
+SELECT c.day, u.user_key, c.cost_micro, c.requests, c.first_ts
+FROM (SELECT CAST(ts AS DATE) AS day, user_id,
+             CAST(sum(cost_usd) * 1000000 AS BIGINT) AS cost_micro,
+             CAST(count(*) AS INTEGER) AS requests, min(ts) AS first_ts
+      FROM rollup_cost_lines GROUP BY 1, 2) AS c
+JOIN rollup_users u USING (user_id);
+
+INSERT INTO rollup_revenue_days
+SELECT r.day, u.user_key, r.revenue_micro, r.tokens_micro, r.premium_micro, r.affiliate_micro,
+       r.data_micro, r.other_micro, r.token_lines, r.first_ts, r.first_premium_ts,
+       r.first_tokens_ts
+FROM (SELECT CAST(ts AS DATE) AS day, user_id,
+             CAST(sum(amount_usd) * 1000000 AS BIGINT) AS revenue_micro,
+             CAST(coalesce(sum(amount_usd) FILTER (WHERE stream = 'tokens'), 0) * 1000000
+                  AS BIGINT) AS tokens_micro,
+             CAST(coalesce(sum(amount_usd) FILTER (WHERE stream = 'premium'), 0) * 1000000
+                  AS BIGINT) AS premium_micro,
+             CAST(coalesce(sum(amount_usd) FILTER (WHERE stream = 'affiliate'), 0) * 1000000
+                  AS BIGINT) AS affiliate_micro,
+             CAST(coalesce(sum(amount_usd) FILTER (WHERE stream = 'data'), 0) * 1000000
+                  AS BIGINT) AS data_micro,
+             CAST(coalesce(sum(amount_usd) FILTER (WHERE stream = 'other'), 0) * 1000000
+                  AS BIGINT) AS other_micro,
+             CAST(count(*) FILTER (WHERE stream = 'tokens' AND amount_usd > 0) AS INTEGER)
+                 AS token_lines,
+             min(ts) AS first_ts,
+             min(ts) FILTER (WHERE stream = 'premium' AND amount_usd > 0) AS first_premium_ts,
+             min(ts) FILTER (WHERE stream = 'tokens' AND amount_usd > 0) AS first_tokens_ts
+      FROM rollup_revenue_lines GROUP BY 1, 2) AS r
+JOIN rollup_users u USING (user_id);
+
+INSERT INTO rollup_breakdown_days
+SELECT CAST(ts AS DATE), action, category, CAST(sum(cost_usd) * 1000000 AS BIGINT)
+FROM rollup_cost_lines
+GROUP BY ALL;
+
+-- Firsts of every user, from the rollups (a day's first line is its rollup's first_ts).
+UPDATE rollup_users SET first_cost_ts = f.first_cost_ts, first_revenue_ts = f.first_revenue_ts,
+                        first_premium_ts = f.first_premium_ts, first_tokens_ts = f.first_tokens_ts
+FROM (
+    SELECT u.user_key, c.first_cost_ts, r.first_revenue_ts, r.first_premium_ts, r.first_tokens_ts
+    FROM rollup_users u
+    LEFT JOIN (SELECT user_key, min(first_ts) AS first_cost_ts
+               FROM rollup_cost_days GROUP BY user_key) c USING (user_key)
+    LEFT JOIN (SELECT user_key, min(first_ts) AS first_revenue_ts,
+                      min(first_premium_ts) AS first_premium_ts,
+                      min(first_tokens_ts) AS first_tokens_ts
+               FROM rollup_revenue_days GROUP BY user_key) r USING (user_key)
+) AS f
+WHERE rollup_users.user_key = f.user_key
+  AND (rollup_users.first_cost_ts IS DISTINCT FROM f.first_cost_ts
+       OR rollup_users.first_revenue_ts IS DISTINCT FROM f.first_revenue_ts
+       OR rollup_users.first_premium_ts IS DISTINCT FROM f.first_premium_ts
+       OR rollup_users.first_tokens_ts IS DISTINCT FROM f.first_tokens_ts);
+
+DELETE FROM rollup_day_marks;
+INSERT INTO rollup_day_marks SELECT * FROM rollup_marks_now;
+DELETE FROM rollup_state;
+INSERT INTO rollup_state
+SELECT (SELECT count(*) FROM cost_events), (SELECT count(*) FROM revenue_events);

@@ -1,0 +1,57 @@
+-- Per-user-day rollups of the contract's event tables, kept by every publish (loaders/rollups.py)
+-- so that the KPI layer reads ~20 M integer-keyed rows at 1,000,000 users instead of ~90 M
+-- raw lines. Not part of the contract: derived, rebuilt from the raw tables at will, and only
+-- read where rollup_state says they match the raw tables (queries/rollup_ready.sql).
+-- Days are UTC days of the stored `ts`; money is BIGINT micro-dollars (exact).
+
+CREATE TABLE IF NOT EXISTS rollup_users (  -- integer keys, append-only; firsts over all data
+    user_key         INTEGER NOT NULL,
+    user_id          VARCHAR NOT NULL,
+    first_cost_ts    TIMESTAMP,            -- the first counted cost line
+    first_revenue_ts TIMESTAMP,            -- the first revenue line of any sign
+    first_premium_ts TIMESTAMP,            -- the first positive premium line
+    first_tokens_ts  TIMESTAMP             -- the first positive tokens line
+);
+
+CREATE TABLE IF NOT EXISTS rollup_cost_days (  -- counted cost lines per user and UTC day
+    day        DATE NOT NULL,
+    user_key   INTEGER NOT NULL,
+    cost_micro BIGINT NOT NULL,
+    requests   INTEGER NOT NULL,
+    first_ts   TIMESTAMP NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS rollup_revenue_days (  -- revenue lines per user and UTC day
+    day              DATE NOT NULL,
+    user_key         INTEGER NOT NULL,
+    revenue_micro    BIGINT NOT NULL,
+    tokens_micro     BIGINT NOT NULL,
+    premium_micro    BIGINT NOT NULL,
+    affiliate_micro  BIGINT NOT NULL,
+    data_micro       BIGINT NOT NULL,
+    other_micro      BIGINT NOT NULL,
+    token_lines      INTEGER NOT NULL,     -- positive tokens lines
+    first_ts         TIMESTAMP NOT NULL,
+    first_premium_ts TIMESTAMP,
+    first_tokens_ts  TIMESTAMP
+);
+
+CREATE TABLE IF NOT EXISTS rollup_breakdown_days (  -- counted cost per UTC day, action, category
+    day        DATE NOT NULL,
+    action     VARCHAR NOT NULL,
+    category   VARCHAR,
+    cost_micro BIGINT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS rollup_day_marks (  -- what each day's raw lines looked like when rolled up
+    day           DATE NOT NULL,
+    cost_lines    BIGINT NOT NULL,
+    cost_hash     HUGEINT NOT NULL,
+    revenue_lines BIGINT NOT NULL,
+    revenue_hash  HUGEINT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS rollup_state (  -- one row: the raw tables' row counts the rollups match
+    cost_rows    BIGINT NOT NULL,
+    revenue_rows BIGINT NOT NULL
+);

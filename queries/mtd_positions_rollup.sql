@@ -1,0 +1,25 @@
+-- mtd_positions.sql read from the per-user-day rollups (queries/rollups.py): every user with
+-- a counted cost in the window, its counted cost and all its revenue, in micro-dollars.
+WITH c AS (
+    SELECT user_key, sum(cost_micro) AS cost
+    FROM (SELECT user_key, cost_micro FROM rollup_cost_days
+          WHERE day >= $day_from AND day < $day_to
+          UNION ALL
+          SELECT u.user_key, CAST(c.cost_usd * 1000000 AS BIGINT)
+          FROM cost_events c JOIN rollup_users u USING (user_id)
+          WHERE c.counted AND ((c.ts >= $start AND c.ts < $a_end)
+                               OR (c.ts >= $b_start AND c.ts < $end))) AS lines
+    GROUP BY user_key
+), r AS (
+    SELECT user_key, sum(revenue_micro) AS revenue
+    FROM (SELECT user_key, revenue_micro FROM rollup_revenue_days
+          WHERE day >= $day_from AND day < $day_to
+          UNION ALL
+          SELECT u.user_key, CAST(r.amount_usd * 1000000 AS BIGINT)
+          FROM revenue_events r JOIN rollup_users u USING (user_id)
+          WHERE (r.ts >= $start AND r.ts < $a_end) OR (r.ts >= $b_start AND r.ts < $end))
+         AS lines
+    GROUP BY user_key
+)
+SELECT c.cost::BIGINT AS cost_micro, coalesce(r.revenue, 0)::BIGINT AS revenue_micro
+FROM c LEFT JOIN r USING (user_key)

@@ -1,0 +1,201 @@
+"""The per-user-day rollups (issue 13): every KPI read from them equals the raw lines' at
+every grain and timezone, every publish keeps them equal to a full rebuild, and a database
+another program wrote is read from its raw lines."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from loaders import rollups
+from loaders.pipeline import Chunk, load
+from loaders.publish import connect_read_only, new_version
+from queries import kpis as K
+from queries import rollups as read_rollups
+from tests.conftest import without_rollups
+
+ROOT = Path(__file__).resolve().parent.parent
+STREAMS = ("tokens", "premium", "affiliate", "data", "other")
+PERIODS = [("month", "2026-03"), ("month", "2026-02"), ("week", "2026-W10"),
+           ("week", "2026-W13"), ("day", "2026-03-01"), ("day", "2026-03-29"),
+           ("day", "2026-02-28")]
+ZONES = ["UTC", "Europe/Paris", "America/Los_Angeles", "Asia/Kolkata", "Pacific/Kiritimati"]
+ROLLUP_ORDER = {
+    "rollup_users": "user_id",
+    "rollup_cost_days": "day, user_key",
+    "rollup_revenue_days": "day, user_key",
+    "rollup_breakdown_days": "day, action, category NULLS FIRST",
+    "rollup_day_marks": "day",
+    "rollup_state": "cost_rows",
+}
+
+
+def _business(seed: int, users: int = 60) -> dict[str, list[dict]]:
+    """Random lines around February-March 2026, many near midnights and at $2.00 exactly."""
+    rnd = random.Random(seed)
+    phones = [f"+1555{seed:03d}{i:04d}" for i in range(users)]
+    base = datetime(2026, 2, 20)
+    costs, revenue = [], []
+    for i in range(users * 12):
+        day = base + timedelta(days=rnd.randrange(45))
+        ts = day + timedelta(hours=rnd.choice([0, 0.5, 5, 12, 21.5, 22.5, 23, 23.99]))
+        usd = rnd.choice(["0.010000", "0.050000", "0.250000", "1.000000", "2.000000",
+                          "1.999999", "2.000001", "0.000000"])
+        costs.append({"event_id": f"c{i}", "user_id": rnd.choice(phones), "ts": ts,
+                      "action": rnd.choice(["meal_plan", "simple_message", "recipe_search"]),
+                      "cost_usd": usd, "counted": rnd.random() < 0.8,
+                      "category": rnd.choice(["ai", "messaging", None])})
+    for i in range(users * 2):
+        day = base + timedelta(days=rnd.randrange(45), hours=rnd.choice([0, 1, 22.5, 23.5]))
+        amount = rnd.choice(["5.00", "-1.00", "2.00", "0.50", "3.00"])
+        revenue.append({"event_id": f"r{i}", "user_id": rnd.choice(phones), "ts": day,
+                        "stream": rnd.choice(STREAMS), "amount_usd": amount})
+    return {"cost_events": costs, "revenue_events": revenue}
+
+
+def _load(db: Path, frames: dict[str, list[dict]]) -> None:
+    result = load(db, "test", [Chunk(frames=frames)])
+    assert result.rows_rejected == 0, result.rejected_by_reason
+
+
+def _rollup_rows(db: Path) -> dict[str, list[tuple]]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return {t: con.execute(f"SELECT * FROM {t} ORDER BY {o}").fetchall()
+                for t, o in ROLLUP_ORDER.items()}
+
+
+@pytest.fixture(scope="module")
+def business_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    db = tmp_path_factory.mktemp("rollups") / "business.duckdb"
+    _load(db, _business(seed=1))
+    return db
+
+
+def test_a_load_leaves_rollups_ready_and_a_plain_reader_of_the_raw_lines_sees_them_not(
+        business_db):
+    assert read_rollups.ready(connect_read_only(business_db)) is True
+    assert read_rollups.ready(without_rollups(business_db)) is False
+
+
+@pytest.mark.parametrize("tz", ZONES)
+def test_every_figure_from_the_rollups_equals_the_raw_lines_in_every_zone(business_db, tz):
+    fast, raw = connect_read_only(business_db), without_rollups(business_db)
+    for grain, period in PERIODS:
+        got, expected = K.kpis(fast, grain, period, tz), K.kpis(raw, grain, period, tz)
+        assert got == expected, (grain, period, tz)
+    # the data reaches every kind of figure these periods hold (not zeros equal to zeros)
+    march = K.kpis(raw, "month", "2026-03", tz)
+    assert march["active_users"] > 40 and march["new_users"] > 0
+    assert march["premium_upgrades"] + march["premium_upgrade_base"] > 0
+    assert march["retention_pct"] is not None and len(march["cost_by_category"]) == 3
+
+
+def test_a_window_without_a_whole_utc_day_is_read_from_the_raw_lines_alone():
+    start, end = datetime(2026, 3, 14, 23), datetime(2026, 3, 15, 23)  # a Paris day
+    w = read_rollups.window(start, end)
+    assert (w["day_from"], w["day_to"]) == (w["day_from"], w["day_from"])
+    assert (w["a_end"], w["b_start"]) == (end, end)
+    w = read_rollups.window(datetime(2026, 2, 28, 23), datetime(2026, 3, 31, 22))  # Paris March
+    assert (str(w["day_from"]), str(w["day_to"])) == ("2026-03-01", "2026-03-31")
+    assert (w["a_end"], w["b_start"]) == (datetime(2026, 3, 1), datetime(2026, 3, 31))
+
+
+def test_every_later_load_keeps_the_rollups_equal_to_a_full_rebuild(tmp_path):
+    db, rebuilt = tmp_path / "kept.duckdb", tmp_path / "rebuilt.duckdb"
+    frames = _business(seed=2)
+    _load(db, frames)
+    changes = [
+        # a new day's lines, a new user among them
+        {"cost_events": [{"event_id": "n1", "user_id": "+15559990001",
+                          "ts": datetime(2026, 4, 10, 9), "action": "meal_plan",
+                          "cost_usd": "0.300000", "counted": True, "category": "ai"}],
+         "revenue_events": [{"event_id": "n2", "user_id": "+15559990001",
+                             "ts": datetime(2026, 4, 10, 10), "stream": "premium",
+                             "amount_usd": "2.00"}]},
+        # a line corrected in place (same event id: new cost, new user, another day)
+        {"cost_events": [{**frames["cost_events"][0], "cost_usd": "0.420000",
+                          "user_id": "+15559990002", "ts": datetime(2026, 3, 3, 23, 30)}]},
+        # a refund of an old payment
+        {"revenue_events": [{**frames["revenue_events"][0], "amount_usd": "-5.00"}]},
+        # a counted line moved to another user, nothing else changed
+        {"cost_events": [{**next(r for r in frames["cost_events"][1:] if r["counted"]),
+                          "user_id": "+15559990003"}]},
+    ]
+    days_changed = []
+    for change in changes:
+        before = _rollup_rows(db)["rollup_day_marks"]
+        _load(db, change)
+        after = _rollup_rows(db)["rollup_day_marks"]
+        days_changed.append(len(set(after) - set(before)))
+        rebuilt.unlink(missing_ok=True)
+        with new_version(rebuilt, fresh=True) as con:  # the same lines, rolled up at once
+            con.execute("ATTACH ? AS src (READ_ONLY)", [str(db)])
+            for table in ("cost_events", "revenue_events"):
+                con.execute(f"INSERT INTO {table} SELECT * FROM src.{table}")
+            con.execute("DETACH src")
+        kept, full = _rollup_rows(db), _rollup_rows(rebuilt)
+        # keys are handed out in load order, not by phone: compare by phone
+        for table in ("rollup_cost_days", "rollup_revenue_days"):
+            assert _by_phone(kept, table) == _by_phone(full, table)
+        assert [r[1:] for r in kept["rollup_users"]] == [r[1:] for r in full["rollup_users"]]
+        for table in ("rollup_breakdown_days", "rollup_day_marks", "rollup_state"):
+            assert kept[table] == full[table]
+    assert days_changed[0] == 1  # one new day rolled up, the month kept
+    assert days_changed[1] == 2  # the day the line left and the day it joined
+    assert days_changed[3] == 1  # the user alone moved: its day is rolled up again
+
+
+def _by_phone(rows: dict[str, list[tuple]], table: str) -> list[tuple]:
+    phone = {r[0]: r[1] for r in rows["rollup_users"]}
+    return sorted((r[0], phone[r[1]], *r[2:]) for r in rows[table])
+
+
+def test_lines_written_by_another_program_are_read_raw_and_counted_exactly(tmp_path):
+    db = tmp_path / "other.duckdb"
+    _load(db, _business(seed=3))
+    before = K.kpis(connect_read_only(db), "month", "2026-03")
+    with duckdb.connect(str(db)) as con:
+        con.execute("INSERT INTO cost_events (event_id, user_id, ts, action, cost_usd, counted,"
+                    " source) VALUES ('x1', '+15550000001', '2026-03-05 10:00', 'meal_plan',"
+                    " 7.5, true, 'elsewhere')")
+    con = connect_read_only(db)
+    assert read_rollups.ready(con) is False
+    after = K.kpis(con, "month", "2026-03")
+    assert after["cost_usd"] - before["cost_usd"] == K.usd(7_500_000)
+    assert after["active_users"] == before["active_users"] + 1
+
+
+def test_a_failed_load_leaves_the_rollups_as_they_were(tmp_path):
+    db = tmp_path / "failed.duckdb"
+    _load(db, _business(seed=4))
+    before = _rollup_rows(db)
+
+    def chunks():
+        yield Chunk(frames={"cost_events": [{"event_id": "late", "user_id": "+15550000001",
+                                             "ts": datetime(2026, 5, 1), "action": "meal_plan",
+                                             "cost_usd": "1.000000", "counted": True}]})
+        raise OSError("the source went away")
+
+    with pytest.raises(Exception, match="went away"):
+        load(db, "test", chunks())
+    assert _rollup_rows(db) == before
+
+
+def test_the_rollups_command_rebuilds_them_for_a_database_another_program_wrote(tmp_path):
+    db = tmp_path / "bare.duckdb"
+    _load(db, _business(seed=5))
+    with duckdb.connect(str(db)) as con:
+        for table in rollups.TABLES:
+            con.execute(f"DROP TABLE {table}")
+    done = subprocess.run([sys.executable, "-m", "loaders", "rollups", "--db", str(db)],
+                          cwd=ROOT, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    days = len(_rollup_rows(db)["rollup_day_marks"])
+    assert days > 40 and f"rolled up {days} days" in done.stdout
+    assert read_rollups.ready(connect_read_only(db)) is True

@@ -69,8 +69,9 @@ def new_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def test_the_registry_holds_every_source_module() -> None:
-    # `export` (the Parquet lake) is a command too, and no Data-page source.
-    assert sorted(registry.sources()) == ["demo", "dynamodb", "export", "files", "sql"]
+    # `export` (the Parquet lake) and `rollups` are commands too, and no Data-page source.
+    assert sorted(registry.sources()) == ["demo", "dynamodb", "export", "files", "rollups",
+                                          "sql"]
     assert sorted(registry.configurable()) == ["dynamodb", "files", "sql"]
     # The file flags are written once, in the files loader; the panel has no copy.
     assert not hasattr(panel, "FILE_FLAGS")

@@ -19,7 +19,6 @@ from pathlib import Path
 import duckdb
 
 from core.files import exclusive_lock
-from loaders import rollups
 
 SCHEMA_SQL = Path(__file__).with_name("schema.sql")
 TMP_MARK = ".loading-"
@@ -71,6 +70,8 @@ def new_version(path: Path, *, fresh: bool = False) -> Iterator[duckdb.DuckDBPyC
             con.execute("SET preserve_insertion_order = false")
             apply_schema(con)
             yield con
+            from loaders import rollups  # (a reader's import of this module needs none of it)
+
             rollups.refresh(con)  # the KPI layer's rollups agree with what is published
             con.execute("CHECKPOINT")
             con.close()

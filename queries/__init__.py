@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import duckdb
-import numpy as np
 
 if TYPE_CHECKING:  # pandas is imported by DuckDB when a frame is asked for, not before:
-    import pandas as pd  # a command that needs none (`queries kpis`) starts 0.4 s sooner
+    import numpy as np  # a command that needs none (`queries kpis`) starts 0.4 s sooner;
+    import pandas as pd  # numpy only where columns are asked for
 
 SQL_DIR = Path(__file__).resolve().parent
 
@@ -60,14 +60,18 @@ def run(con: Connection, name: str, **params: Any) -> pd.DataFrame:
         cur.close()
 
 
-def records(con: Connection, name: str, **params: Any) -> list[dict[str, Any]]:
+def records(con: Connection, name: str, *, prelude: str | None = None, **params: Any
+            ) -> list[dict[str, Any]]:
     """A named query's rows as dicts of plain Python values (NULL is None), no DataFrame:
-    for the small results of the KPI layer."""
+    for the small results of the KPI layer. `prelude` (DuckDB only) runs first on the same
+    cursor: a temporary macro the query calls."""
     if isinstance(con, QueryEngine):
         frame = con.run_query(name, params)
         return frame.astype(object).where(frame.notna(), None).to_dict("records")
     cur = con.cursor()
     try:
+        if prelude:
+            cur.execute(prelude)
         result = _execute(cur, name, params)
         names = [d[0] for d in result.description]
         return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
@@ -78,6 +82,8 @@ def records(con: Connection, name: str, **params: Any) -> list[dict[str, Any]]:
 def arrays(con: Connection, name: str, **params: Any) -> dict[str, np.ndarray]:
     """A named query's columns as numpy arrays (integer columns without NULLs stay int64):
     per-user columns for a million users without a Python object per value."""
+    import numpy as np
+
     if isinstance(con, QueryEngine):
         frame = con.run_query(name, params)
         return {c: frame[c].to_numpy() for c in frame.columns}

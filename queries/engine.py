@@ -38,13 +38,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pyarrow as pa
-import pyarrow.compute as pc
 
-if TYPE_CHECKING:  # SQLGlot and pandas load when Spark is used: a DuckDB command (every
-    import pandas as pd  # `queries kpis` builds this module's arguments) starts without them
+if TYPE_CHECKING:  # SQLGlot, pandas, pyarrow and the lake load when they are used: a DuckDB
+    import pandas as pd  # command (`queries kpis` builds this module's arguments) starts
+    import pyarrow as pa  # without them
 
-from loaders import lake as L
 from queries import sql_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -180,6 +178,9 @@ def _spark_value(value: Any) -> Any:
 
 
 def _naive_utc(table: pa.Table) -> pa.Table:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     """Spark's instants (tz UTC) as DuckDB returns TIMESTAMP: naive UTC wall-clock."""
     cols = []
     for col in table.columns:
@@ -221,6 +222,8 @@ class SparkEngine:
         """Point the views at the lake's current manifest (after an export)."""
         from pyspark.sql.pandas.types import from_arrow_schema
 
+        from loaders import lake as L
+
         manifest = L.read_manifest(self.lake, required=True)
         schemas = L.contract_schemas()
         for table, schema in schemas.items():
@@ -260,6 +263,8 @@ def _runtime_columns(engine: SparkEngine) -> pd.DataFrame:
     """queries/runtime_columns.sql asks the catalog (`FROM (DESCRIBE cost_events)`), which
     Spark SQL cannot put in a subquery: the engine answers it from the view's columns."""
     have = {"requested_cost_usd", "request_id"} & set(engine.columns("cost_events"))
+    import pyarrow as pa
+
     return to_pandas(pa.table({"n": pa.array([len(have)], pa.int64())}))
 
 
@@ -272,6 +277,8 @@ def connect(lake: str | Path, engine: str = "duckdb", master: str = DEFAULT_MAST
             ) -> duckdb.DuckDBPyConnection | SparkEngine:
     """A connection to the lake for `queries.run`: DuckDB's views, or Spark's."""
     if engine == "duckdb":
+        from loaders import lake as L
+
         return L.connect_lake(lake)
     if engine == "spark":
         return SparkEngine(spark_session(master), lake)

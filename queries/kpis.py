@@ -38,7 +38,8 @@ from core.periods import (  # noqa: F401 - re-exported: callers import them from
     zone,
 )
 from enforcement.decide import level_of
-from enforcement.level_arrays import level_counts
+from enforcement.level_sql import level_rank_macro
+from enforcement.levels import LEVELS
 from enforcement.money import MICRO, fmt_usd, to_micro
 from enforcement.policy import Policy, load_policy
 from queries import Connection, arrays, records, rollups, run
@@ -153,6 +154,29 @@ def _derive(d: metrics.Derived, figures: dict[str, Any]) -> Any:
     raise ValueError(f"unknown derivation {d.op!r}")
 
 
+def _mtd_levels(con: Connection, p: Period, pol: Policy, fast: bool
+                ) -> tuple[int, int, dict[str, int]]:
+    """Month to date at the end of P: users with a counted cost, how many are at the profit
+    target, and how many at each level, by enforcement's own rule. From the rollups the
+    levels are counted in DuckDB by the expression enforcement/level_sql.py writes; from the
+    raw lines every position comes out as two integer columns, counted in numpy."""
+    start, end = (to_utc(b) for b in mtd_bounds(p))
+    if fast:
+        rows = records(con, "mtd_levels_rollup", prelude=level_rank_macro(pol),
+                       target=pol.target, **rollups.window(start, end))
+        levels = {level.value: 0 for level in LEVELS}
+        for row in rows:
+            levels[LEVELS[row["rank"]].value] = int(row["users"])
+        return (sum(int(r["users"]) for r in rows), sum(int(r["at_target"]) for r in rows),
+                levels)
+    from enforcement.level_arrays import level_counts  # numpy, only on this path
+
+    mtd = arrays(con, "mtd_positions", start=start, end=end)
+    cost, revenue = mtd["cost_micro"], mtd["revenue_micro"]
+    return (len(cost), int(((revenue - cost) >= pol.target).sum()),
+            level_counts(cost, revenue, pol))
+
+
 def _computed(con: duckdb.DuckDBPyConnection, p: Period, pol: Policy,
               period_row: dict[str, Any], fast: bool) -> dict[str, Any]:
     """The figures that need the rules or more than one row: month-to-date positions and
@@ -161,16 +185,7 @@ def _computed(con: duckdb.DuckDBPyConnection, p: Period, pol: Policy,
     by: dict[str, dict[str, Decimal]] = {}
     for row in _windowed(con, "cost_breakdown", start, end, fast):
         by.setdefault(row["dimension"], {})[str(row["key"])] = usd(row["cost_micro"])
-    # Every month-to-date position as two integer columns, levels counted in numpy by
-    # enforcement's own rule (a million users: no Python call per user).
-    mtd_start, mtd_end = mtd_bounds(p)
-    if fast:
-        mtd = arrays(con, "mtd_positions_rollup",
-                     **rollups.window(to_utc(mtd_start), to_utc(mtd_end)))
-    else:
-        mtd = arrays(con, "mtd_positions", start=to_utc(mtd_start), end=to_utc(mtd_end))
-    cost, revenue = mtd["cost_micro"], mtd["revenue_micro"]
-    at_target = int(((revenue - cost) >= pol.target).sum())
+    mtd_users, at_target, levels = _mtd_levels(con, p, pol, fast)
     retention = None
     if p.grain == "month":
         prev = make_period("month", previous_period("month", p.name), p.tz)
@@ -183,9 +198,9 @@ def _computed(con: duckdb.DuckDBPyConnection, p: Period, pol: Policy,
     return {
         "revenue_by_stream": {s: usd(int(period_row[f"{s}_micro"])) for s in STREAMS},
         "users_at_target": at_target,
-        "users_at_target_pct": ratio_pct(at_target, len(cost)),
-        "mtd_users": len(cost),
-        "users_by_level": level_counts(cost, revenue, pol),
+        "users_at_target_pct": ratio_pct(at_target, mtd_users),
+        "mtd_users": mtd_users,
+        "users_by_level": levels,
         "cost_by_action": by.get("action", {}),
         "cost_by_category": by.get("category", {}),
         "retention_pct": retention,

@@ -1,13 +1,16 @@
-"""`level_ranks` (numpy, for the KPI layer) is `level_of` (the rule), position for position."""
+"""`level_ranks` (numpy) and `level_rank_sql` (DuckDB), the KPI layer's two ways to count
+levels, are `level_of` (the rule), position for position."""
 
 from __future__ import annotations
 
+import duckdb
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from enforcement.decide import level_of
 from enforcement.level_arrays import level_counts, level_ranks
+from enforcement.level_sql import level_rank_macro, level_rank_sql
 from enforcement.levels import Level
 from tests.enforcement_fixtures import seed_policy
 
@@ -47,6 +50,28 @@ def test_level_ranks_is_level_of_for_every_position(case) -> None:
     policy, cost, revenue = case
     want = [level_of(c, r, policy).rank for c, r in zip(cost, revenue, strict=True)]
     assert level_ranks(np.array(cost), np.array(revenue), policy).tolist() == want
+
+
+@settings(max_examples=300, deadline=None)
+@given(positions())
+def test_level_rank_sql_is_level_of_for_every_position(case) -> None:
+    policy, cost, revenue = case
+    want = [level_of(c, r, policy).rank for c, r in zip(cost, revenue, strict=True)]
+    con = duckdb.connect()
+    con.execute(level_rank_macro(policy))
+    rows = [f"({i}, {c}::BIGINT, {r}::BIGINT)"
+            for i, (c, r) in enumerate(zip(cost, revenue, strict=True))]
+    got = con.execute(f"SELECT level_rank(cost, revenue) FROM (VALUES {', '.join(rows)}) "
+                      "AS p(i, cost, revenue) ORDER BY i").fetchall()
+    assert [g for (g,) in got] == want
+
+
+def test_level_rank_sql_at_the_two_dollar_cutoff_on_both_sides() -> None:
+    con = duckdb.connect()
+    ranks = [con.execute(f"SELECT {level_rank_sql(SEED, str(c), '0')}").fetchone()[0]
+             for c in (2_000_000, 2_000_001)]
+    assert ranks == [level_of(2_000_000, 0, SEED).rank, Level.PAYMENT_REQUIRED.rank]
+    assert ranks[0] != Level.PAYMENT_REQUIRED.rank
 
 
 def test_the_cutoff_of_two_dollars_on_both_sides() -> None:

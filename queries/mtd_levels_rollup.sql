@@ -1,5 +1,9 @@
--- mtd_positions.sql read from the per-user-day rollups (queries/rollups.py): every user with
--- a counted cost in the window, its counted cost and all its revenue, in micro-dollars.
+-- Month-to-date positions counted by level, read from the per-user-day rollups
+-- (queries/rollups.py): every user with a counted cost in the window, its counted cost and
+-- all its revenue in micro-dollars, grouped by `level_rank(cost, revenue)`, the temporary
+-- macro enforcement/level_sql.py writes from the policy (the rule stays there). The same
+-- positions as mtd_positions.sql, which the raw path counts in numpy.
+-- $target: the policy's profit target in micro-dollars.
 WITH c AS (
     SELECT user_key, sum(cost_micro) AS cost
     FROM (SELECT user_key, cost_micro FROM rollup_cost_days
@@ -20,6 +24,11 @@ WITH c AS (
           WHERE (r.ts >= $start AND r.ts < $a_end) OR (r.ts >= $b_start AND r.ts < $end))
          AS lines
     GROUP BY user_key
+), positions AS (
+    SELECT c.cost::BIGINT AS cost, coalesce(r.revenue, 0)::BIGINT AS revenue
+    FROM c LEFT JOIN r USING (user_key)
 )
-SELECT c.cost::BIGINT AS cost_micro, coalesce(r.revenue, 0)::BIGINT AS revenue_micro
-FROM c LEFT JOIN r USING (user_key)
+SELECT level_rank(cost, revenue) AS rank, count(*) AS users,
+       count(*) FILTER (WHERE revenue - cost >= $target) AS at_target
+FROM positions
+GROUP BY 1

@@ -6,7 +6,9 @@
 -- Users at target month to date are counted without a users x days grid: a user's status
 -- (in the base: has a counted cost this month; at target: also MTD profit >= target) only
 -- changes on a day with one of its events, so each such day contributes +1/-1 changes, and
--- a running sum of the changes within the month gives every day's count.
+-- a running sum of the changes within the month gives every day's count. The status before
+-- a day is read from the same row (the running sums less the day's own), so one window pass
+-- over the user-days does it.
 WITH ev AS (
     SELECT user_id, CAST((ts AT TIME ZONE 'UTC') AT TIME ZONE $tz AS DATE) AS day,
            cost_usd AS cost, CAST(0 AS DECIMAL(18, 6)) AS revenue, 1 AS n_cost
@@ -22,24 +24,21 @@ WITH ev AS (
            sum(cost) AS cost, sum(revenue) AS revenue, sum(n_cost) AS n_cost
     FROM ev
     GROUP BY user_id, day
-), status AS (
-    SELECT day, month,
-           CAST(sum(n_cost) OVER w > 0 AS INTEGER) AS in_base,
-           CAST(sum(n_cost) OVER w > 0
-                AND (sum(revenue) OVER w - sum(cost) OVER w) * 1000000 >= $target_micro
-                AS INTEGER) AS at_target,
-           user_id
+), running AS (          -- each user's month-to-date sums at the end of each of its days
+    SELECT day, month, n_cost, cost, revenue,
+           sum(n_cost) OVER w AS cum_n, sum(cost) OVER w AS cum_cost,
+           sum(revenue) OVER w AS cum_revenue
     FROM per_day
     WINDOW w AS (PARTITION BY user_id, month ORDER BY day ROWS UNBOUNDED PRECEDING)
-), changes AS (
+), changes AS (           -- status after the day minus status before it (the sums less the day)
     SELECT day, month,
-           sum(in_base - coalesce(prev_base, 0)) AS d_base,
-           sum(at_target - coalesce(prev_target, 0)) AS d_target
-    FROM (
-        SELECT *, lag(in_base) OVER u AS prev_base, lag(at_target) OVER u AS prev_target
-        FROM status
-        WINDOW u AS (PARTITION BY user_id, month ORDER BY day)
-    )
+           sum(CAST(cum_n > 0 AS INTEGER) - CAST(cum_n - n_cost > 0 AS INTEGER)) AS d_base,
+           sum(CAST(cum_n > 0
+                    AND (cum_revenue - cum_cost) * 1000000 >= $target_micro AS INTEGER)
+               - CAST(cum_n - n_cost > 0
+                      AND ((cum_revenue - revenue) - (cum_cost - cost)) * 1000000
+                          >= $target_micro AS INTEGER)) AS d_target
+    FROM running
     GROUP BY day, month
 ), totals AS (
     SELECT day,

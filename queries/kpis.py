@@ -291,8 +291,13 @@ def daily_series(con: duckdb.DuckDBPyConnection, first_day: date, last_day: date
     pol = resolve_policy(policy)
     mtd_start = local_midnight(first_day.replace(day=1), tz)
     end = local_midnight(last_day + timedelta(days=1), tz)
-    df = run(con, "daily_series", tz=tz, mtd_start=to_utc(mtd_start), end=to_utc(end),
-             first_day=first_day, last_day=last_day, target_micro=pol.target)
+    if tz == "UTC" and rollups.ready(con):  # a UTC day is a rollup day
+        df = run(con, "daily_series_rollup", day_from=first_day.replace(day=1),
+                 day_to=last_day + timedelta(days=1), first_day=first_day,
+                 last_day=last_day, target_micro=pol.target)
+    else:
+        df = run(con, "daily_series", tz=tz, mtd_start=to_utc(mtd_start), end=to_utc(end),
+                 first_day=first_day, last_day=last_day, target_micro=pol.target)
     df["day"] = pd.to_datetime(df["day"]).dt.date
     df["profit_micro"] = df["revenue_micro"] - df["cost_micro"]
     for name in ("cost", "revenue", "profit"):

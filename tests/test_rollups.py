@@ -7,10 +7,11 @@ from __future__ import annotations
 import random
 import subprocess
 import sys
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from loaders import rollups
@@ -94,6 +95,15 @@ def test_every_figure_from_the_rollups_equals_the_raw_lines_in_every_zone(busine
     assert march["active_users"] > 40 and march["new_users"] > 0
     assert march["premium_upgrades"] + march["premium_upgrade_base"] > 0
     assert march["retention_pct"] is not None and len(march["cost_by_category"]) == 3
+
+
+def test_the_daily_series_in_utc_from_the_rollups_equals_the_raw_lines(business_db):
+    fast, raw = connect_read_only(business_db), without_rollups(business_db)
+    for first, last in ((date(2026, 2, 20), date(2026, 4, 5)), (date(2026, 3, 10),
+                                                                 date(2026, 3, 12))):
+        got, want = K.daily_series(fast, first, last), K.daily_series(raw, first, last)
+        pd.testing.assert_frame_equal(got, want)
+    assert got["users_at_target"].sum() > 0 and got["mtd_users"].min() > 0
 
 
 def test_a_window_without_a_whole_utc_day_is_read_from_the_raw_lines_alone():

@@ -16,12 +16,13 @@ from pathlib import Path
 import duckdb
 
 from loaders.registry import Source
+from queries.rollups import VERSION
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 TABLES = ("rollup_users", "rollup_cost_days", "rollup_revenue_days", "rollup_breakdown_days",
-          "rollup_day_marks", "rollup_state")
+          "rollup_cost_months", "rollup_revenue_months", "rollup_day_marks", "rollup_state")
 TEMP_TABLES = ("rollup_marks_now", "rollup_changed_days", "rollup_cost_lines",
-               "rollup_revenue_lines")
+               "rollup_revenue_lines", "rollup_changed_months")
 
 
 def _script(name: str) -> str:
@@ -33,13 +34,28 @@ def create_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_script("rollup_tables"))
 
 
+def _current_layout(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the rollups here are of this code's layout (an older one is rebuilt)."""
+    try:
+        row = con.execute("SELECT version FROM rollup_state").fetchone()
+    except (duckdb.CatalogException, duckdb.BinderException):
+        return False
+    return row is None or row[0] == VERSION
+
+
 def refresh(con: duckdb.DuckDBPyConnection) -> int:
     """Roll up again every UTC day whose raw lines changed; returns how many days that was."""
+    if not _current_layout(con):
+        for table in TABLES:
+            con.execute(f"DROP TABLE IF EXISTS {table}")
     create_tables(con)
     con.execute(_script("rollup_marks"))
     (changed,) = con.execute("SELECT count(*) FROM rollup_changed_days").fetchone()
     if changed or not con.execute("SELECT 1 FROM rollup_state").fetchone():
         con.execute(_script("rollup_refresh"))
+        con.execute("DELETE FROM rollup_state")
+        con.execute("INSERT INTO rollup_state SELECT (SELECT count(*) FROM cost_events), "
+                    "(SELECT count(*) FROM revenue_events), ?", [VERSION])
     for temp in TEMP_TABLES:
         con.execute(f"DROP TABLE IF EXISTS {temp}")
     return int(changed)

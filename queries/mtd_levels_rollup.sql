@@ -6,8 +6,12 @@
 -- $target: the policy's profit target in micro-dollars.
 WITH c AS (
     SELECT user_key, sum(cost_micro) AS cost
-    FROM (SELECT user_key, cost_micro FROM rollup_cost_days
-          WHERE day >= $day_from AND day < $day_to
+    FROM (SELECT user_key, cost_micro FROM rollup_cost_months
+          WHERE month >= $month_from AND month < $month_to
+          UNION ALL
+          SELECT user_key, cost_micro FROM rollup_cost_days
+          WHERE (day >= $day_from AND day < $month_from)
+             OR (day >= $month_to AND day < $day_to)
           UNION ALL
           SELECT u.user_key, CAST(c.cost_usd * 1000000 AS BIGINT)
           FROM cost_events c JOIN rollup_users u USING (user_id)
@@ -16,8 +20,12 @@ WITH c AS (
     GROUP BY user_key
 ), r AS (
     SELECT user_key, sum(revenue_micro) AS revenue
-    FROM (SELECT user_key, revenue_micro FROM rollup_revenue_days
-          WHERE day >= $day_from AND day < $day_to
+    FROM (SELECT user_key, revenue_micro FROM rollup_revenue_months
+          WHERE month >= $month_from AND month < $month_to
+          UNION ALL
+          SELECT user_key, revenue_micro FROM rollup_revenue_days
+          WHERE (day >= $day_from AND day < $month_from)
+             OR (day >= $month_to AND day < $day_to)
           UNION ALL
           SELECT u.user_key, CAST(r.amount_usd * 1000000 AS BIGINT)
           FROM revenue_events r JOIN rollup_users u USING (user_id)

@@ -1,12 +1,16 @@
 -- period_kpis.sql read from the per-user-day rollups (queries/rollups.py): the same columns
--- and the same figures, held equal by tests/test_rollups.py. A window's whole UTC days come
--- from the rollups, its partial days' edges ([$start, $a_end) and [$b_start, $end)) from
+-- and the same figures, held equal by tests/test_rollups.py. A window's whole UTC months and
+-- other whole days come from the rollups, its partial days' edges ([$start, $a_end) and [$b_start, $end)) from
 -- the raw lines; "before the period" and the first premium and tokens lines are the users'
 -- firsts in rollup_users.
 WITH cost AS (              -- active users: at least one counted cost event in the period
     SELECT user_key, sum(cost_micro) AS cost
-    FROM (SELECT user_key, cost_micro FROM rollup_cost_days
-          WHERE day >= $day_from AND day < $day_to
+    FROM (SELECT user_key, cost_micro FROM rollup_cost_months
+          WHERE month >= $month_from AND month < $month_to
+          UNION ALL
+          SELECT user_key, cost_micro FROM rollup_cost_days
+          WHERE (day >= $day_from AND day < $month_from)
+             OR (day >= $month_to AND day < $day_to)
           UNION ALL
           SELECT u.user_key, CAST(c.cost_usd * 1000000 AS BIGINT)
           FROM cost_events c JOIN rollup_users u USING (user_id)
@@ -21,8 +25,14 @@ WITH cost AS (              -- active users: at least one counted cost event in 
     FROM (SELECT user_key, revenue_micro AS revenue, tokens_micro AS tokens,
                  premium_micro AS premium, affiliate_micro AS affiliate, data_micro AS data,
                  other_micro AS other, token_lines
+          FROM rollup_revenue_months
+          WHERE month >= $month_from AND month < $month_to
+          UNION ALL
+          SELECT user_key, revenue_micro, tokens_micro, premium_micro, affiliate_micro,
+                 data_micro, other_micro, token_lines
           FROM rollup_revenue_days
-          WHERE day >= $day_from AND day < $day_to
+          WHERE (day >= $day_from AND day < $month_from)
+             OR (day >= $month_to AND day < $day_to)
           UNION ALL
           SELECT u.user_key, m,
                  CASE WHEN stream = 'tokens' THEN m ELSE 0 END,

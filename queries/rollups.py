@@ -1,8 +1,9 @@
 """When and how the KPI layer reads the per-user-day rollups instead of the raw lines.
 
-The rollups hold whole UTC days. A period in another timezone starts and ends inside a UTC
-day, so a window is read as its whole UTC days from the rollups plus its two partial days'
-edges from the raw lines: exact in every timezone. The `*_rollup.sql` files take a window's
+The rollups hold whole UTC days and whole UTC months. A period in another timezone starts
+and ends inside a UTC day, so a window is read as its whole UTC months and remaining whole
+days from the rollups plus its two partial days' edges from the raw lines: exact in every
+timezone, and a UTC month is one row per user. The `*_rollup.sql` files take a window's
 parameters from `window()`; each is held equal to its raw twin by the tests.
 """
 
@@ -15,6 +16,7 @@ import duckdb
 
 from queries import Connection, records
 
+VERSION = 2  # the rollups' layout: a publish rebuilds rollups of another version
 
 def duckdb_only(name: str) -> bool:
     """The queries that read the rollups: only a DuckDB file our publish wrote has them (a
@@ -27,15 +29,25 @@ def ready(con: Connection) -> bool:
     if not isinstance(con, duckdb.DuckDBPyConnection):
         return False
     try:
-        (row,) = records(con, "rollup_ready")
-    except duckdb.CatalogException:  # a database that no publish of ours wrote
+        (row,) = records(con, "rollup_ready", version=VERSION)
+    except (duckdb.CatalogException, duckdb.BinderException):  # no publish of ours wrote it
         return False
     return bool(row["ready"])
 
 
+def _month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _next_month(day: date) -> date:
+    return date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+
+
 def window(start: datetime, end: datetime, prefix: str = "") -> dict[str, Any]:
-    """Parameters for the UTC window [start, end) (naive UTC): its whole days
-    [day_from, day_to) from the rollups, and raw edges [start, a_end) and [b_start, end)."""
+    """Parameters for the UTC window [start, end) (naive UTC): its whole UTC months
+    [month_from, month_to) from the month rollups, its other whole days ([day_from,
+    month_from) and [month_to, day_to)) from the day rollups, and raw edges [start, a_end)
+    and [b_start, end)."""
     day_from = start.date() if start.time() == time(0) else start.date() + timedelta(days=1)
     day_to = end.date()
     if day_from >= day_to:  # no whole day inside: the window is one raw edge
@@ -44,6 +56,11 @@ def window(start: datetime, end: datetime, prefix: str = "") -> dict[str, Any]:
     else:
         a_end = datetime.combine(day_from, time(0))
         b_start = datetime.combine(day_to, time(0))
+    month_from = day_from if day_from.day == 1 else _next_month(day_from)
+    month_to = _month_start(day_to)
+    if day_from == date.min or month_from >= month_to:  # no whole month: days alone
+        month_from = month_to = day_to
     values = {"start": start, "end": end, "day_from": day_from, "day_to": day_to,
-              "a_end": a_end, "b_start": b_start}
+              "month_from": month_from, "month_to": month_to, "a_end": a_end,
+              "b_start": b_start}
     return {f"{prefix}{k}": v for k, v in values.items()}

@@ -5,6 +5,7 @@ another program wrote is read from its raw lines."""
 from __future__ import annotations
 
 import random
+import shutil
 import subprocess
 import sys
 from datetime import date, datetime, timedelta
@@ -32,6 +33,8 @@ ROLLUP_ORDER = {
     "rollup_cost_days": "day, user_key",
     "rollup_revenue_days": "day, user_key",
     "rollup_breakdown_days": "day, action, category NULLS FIRST",
+    "rollup_cost_months": "month, user_key",
+    "rollup_revenue_months": "month, user_key",
     "rollup_day_marks": "day",
     "rollup_state": "cost_rows",
 }
@@ -114,6 +117,41 @@ def test_a_window_without_a_whole_utc_day_is_read_from_the_raw_lines_alone():
     w = read_rollups.window(datetime(2026, 2, 28, 23), datetime(2026, 3, 31, 22))  # Paris March
     assert (str(w["day_from"]), str(w["day_to"])) == ("2026-03-01", "2026-03-31")
     assert (w["a_end"], w["b_start"]) == (datetime(2026, 3, 1), datetime(2026, 3, 31))
+    assert w["month_from"] == w["month_to"] == w["day_to"]  # no whole month: days alone
+    w = read_rollups.window(datetime(2026, 1, 20), datetime(2026, 4, 1))  # a UTC month
+    assert (str(w["month_from"]), str(w["month_to"])) == ("2026-02-01", "2026-04-01")
+    assert (str(w["day_from"]), str(w["day_to"])) == ("2026-01-20", "2026-04-01")
+
+
+def test_a_utc_month_is_read_from_the_month_rollups_and_a_week_from_the_days(business_db,
+                                                                              tmp_path):
+    db = tmp_path / "marked.duckdb"
+    shutil.copyfile(business_db, db)
+    before = {g: K.kpis(connect_read_only(db), g, p) for g, p in (("month", "2026-03"),
+                                                                  ("week", "2026-W11"))}
+    with duckdb.connect(str(db)) as con:  # a micro-dollar that only the month rollup holds
+        con.execute("UPDATE rollup_cost_months SET cost_micro = cost_micro + 1 "
+                    "WHERE month = '2026-03-01' AND user_key = (SELECT min(user_key) "
+                    "FROM rollup_cost_months WHERE month = '2026-03-01')")
+    con = connect_read_only(db)
+    month, week = K.kpis(con, "month", "2026-03"), K.kpis(con, "week", "2026-W11")
+    assert month["cost_usd"] - before["month"]["cost_usd"] == K.usd(1)
+    assert week["cost_usd"] == before["week"]["cost_usd"]
+
+
+def test_rollups_of_an_older_layout_are_not_read_and_the_next_load_rebuilds_them(tmp_path):
+    db = tmp_path / "old.duckdb"
+    _load(db, _business(seed=6))
+    with duckdb.connect(str(db)) as con:
+        con.execute("DROP TABLE rollup_cost_months")
+        con.execute("ALTER TABLE rollup_state DROP COLUMN version")
+    assert read_rollups.ready(connect_read_only(db)) is False
+    _load(db, {"cost_events": [{"event_id": "z", "user_id": "+15550000001",
+                                "ts": datetime(2026, 3, 5), "action": "meal_plan",
+                                "cost_usd": "0.100000", "counted": True}]})
+    con = connect_read_only(db)
+    assert read_rollups.ready(con) is True
+    assert K.kpis(con, "month", "2026-03") == K.kpis(without_rollups(db), "month", "2026-03")
 
 
 def test_every_later_load_keeps_the_rollups_equal_to_a_full_rebuild(tmp_path):
@@ -151,7 +189,8 @@ def test_every_later_load_keeps_the_rollups_equal_to_a_full_rebuild(tmp_path):
             con.execute("DETACH src")
         kept, full = _rollup_rows(db), _rollup_rows(rebuilt)
         # keys are handed out in load order, not by phone: compare by phone
-        for table in ("rollup_cost_days", "rollup_revenue_days"):
+        for table in ("rollup_cost_days", "rollup_revenue_days", "rollup_cost_months",
+                      "rollup_revenue_months"):
             assert _by_phone(kept, table) == _by_phone(full, table)
         assert [r[1:] for r in kept["rollup_users"]] == [r[1:] for r in full["rollup_users"]]
         for table in ("rollup_breakdown_days", "rollup_day_marks", "rollup_state"):

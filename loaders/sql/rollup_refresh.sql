@@ -58,6 +58,28 @@ SELECT CAST(ts AS DATE), action, category, CAST(sum(cost_usd) * 1000000 AS BIGIN
 FROM rollup_cost_lines
 GROUP BY ALL;
 
+-- The months of the changed days, summed again from their days.
+CREATE OR REPLACE TEMP TABLE rollup_changed_months AS
+SELECT DISTINCT CAST(date_trunc('month', day) AS DATE) AS month FROM rollup_changed_days;
+DELETE FROM rollup_cost_months WHERE month IN (SELECT month FROM rollup_changed_months);
+DELETE FROM rollup_revenue_months WHERE month IN (SELECT month FROM rollup_changed_months);
+
+INSERT INTO rollup_cost_months
+SELECT CAST(date_trunc('month', d.day) AS DATE), d.user_key, sum(d.cost_micro)::BIGINT,
+       sum(d.requests)::INTEGER
+FROM rollup_cost_days d SEMI JOIN rollup_changed_months m
+     ON CAST(date_trunc('month', d.day) AS DATE) = m.month
+GROUP BY 1, 2;
+
+INSERT INTO rollup_revenue_months
+SELECT CAST(date_trunc('month', d.day) AS DATE), d.user_key, sum(d.revenue_micro)::BIGINT,
+       sum(d.tokens_micro)::BIGINT, sum(d.premium_micro)::BIGINT,
+       sum(d.affiliate_micro)::BIGINT, sum(d.data_micro)::BIGINT, sum(d.other_micro)::BIGINT,
+       sum(d.token_lines)::INTEGER
+FROM rollup_revenue_days d SEMI JOIN rollup_changed_months m
+     ON CAST(date_trunc('month', d.day) AS DATE) = m.month
+GROUP BY 1, 2;
+
 -- Firsts of every user, from the rollups (a day's first line is its rollup's first_ts).
 UPDATE rollup_users SET first_cost_ts = f.first_cost_ts, first_revenue_ts = f.first_revenue_ts,
                         first_premium_ts = f.first_premium_ts, first_tokens_ts = f.first_tokens_ts
@@ -79,6 +101,4 @@ WHERE rollup_users.user_key = f.user_key
 
 DELETE FROM rollup_day_marks;
 INSERT INTO rollup_day_marks SELECT * FROM rollup_marks_now;
-DELETE FROM rollup_state;
-INSERT INTO rollup_state
-SELECT (SELECT count(*) FROM cost_events), (SELECT count(*) FROM revenue_events);
+-- (rollups.refresh then writes rollup_state: the row counts and the layout's version)

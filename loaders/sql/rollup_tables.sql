@@ -53,5 +53,27 @@ CREATE TABLE IF NOT EXISTS rollup_day_marks (  -- what each day's raw lines look
 
 CREATE TABLE IF NOT EXISTS rollup_state (  -- one row: the raw tables' row counts the rollups match
     cost_rows    BIGINT NOT NULL,
-    revenue_rows BIGINT NOT NULL
+    revenue_rows BIGINT NOT NULL,
+    version      INTEGER NOT NULL          -- the rollups' layout (queries/rollups.py VERSION)
+);
+
+-- The same per user and UTC calendar month (`month` is its first day): a month's KPIs in UTC
+-- read a million rows at 1,000,000 users, not every user-day.
+CREATE TABLE IF NOT EXISTS rollup_cost_months (
+    month      DATE NOT NULL,
+    user_key   INTEGER NOT NULL,
+    cost_micro BIGINT NOT NULL,
+    requests   INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS rollup_revenue_months (
+    month           DATE NOT NULL,
+    user_key        INTEGER NOT NULL,
+    revenue_micro   BIGINT NOT NULL,
+    tokens_micro    BIGINT NOT NULL,
+    premium_micro   BIGINT NOT NULL,
+    affiliate_micro BIGINT NOT NULL,
+    data_micro      BIGINT NOT NULL,
+    other_micro     BIGINT NOT NULL,
+    token_lines     INTEGER NOT NULL
 );

@@ -36,3 +36,9 @@ def level_counts(cost: np.ndarray, revenue: np.ndarray, policy: Policy) -> dict[
     """How many positions are at each level, every level present (0 where none)."""
     counts = np.bincount(level_ranks(cost, revenue, policy), minlength=len(LEVELS))
     return {level.value: int(counts[level.rank]) for level in LEVELS}
+
+
+def level_names(cost: np.ndarray, revenue: np.ndarray, policy: Policy) -> np.ndarray:
+    """Each position's `level_of(cost, revenue, policy).value`, as an array of strings."""
+    names = np.array([level.value for level in LEVELS], dtype=object)
+    return names[level_ranks(cost, revenue, policy)]

@@ -37,7 +37,6 @@ from core.periods import (  # noqa: F401 - re-exported: callers import them from
     to_utc,
     zone,
 )
-from enforcement.decide import level_of
 from enforcement.level_sql import level_rank_macro
 from enforcement.levels import LEVELS
 from enforcement.money import MICRO, fmt_usd, to_micro
@@ -92,6 +91,8 @@ def resolve_policy(policy: Policy | str | Path | None) -> Policy:
 
 def user_totals(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> pd.DataFrame:
     """Per user with a counted cost in [start, end) (aware bounds): cost/revenue micro, requests."""
+    if rollups.ready(con):
+        return run(con, "user_totals_rollup", **rollups.window(to_utc(start), to_utc(end)))
     return run(con, "user_totals", start=to_utc(start), end=to_utc(end))
 
 
@@ -100,16 +101,18 @@ def mtd_users(con: duckdb.DuckDBPyConnection, grain: str, period: str, tz: str =
     """Month-to-date position of every user in the base of users_at_target, with its level.
 
     Columns: user_id, cost_micro, revenue_micro, profit_micro, requests, at_target, level.
-    The level is `enforcement.level_of` called per user (in Python), so the dashboard can
-    never disagree with the rules.
+    The level is `enforcement.level_of` over the whole column (`level_arrays.level_names`,
+    held equal to it by a property test), so the dashboard can never disagree with the rules.
     """
     pol = resolve_policy(policy)
     start, end = mtd_bounds(make_period(grain, period, tz))
     df = user_totals(con, start, end)
     df["profit_micro"] = df["revenue_micro"] - df["cost_micro"]
     df["at_target"] = df["profit_micro"] >= pol.target
-    df["level"] = [level_of(int(c), int(r), pol).value
-                   for c, r in zip(df["cost_micro"], df["revenue_micro"], strict=True)]
+    from enforcement.level_arrays import level_names  # numpy: a million users, one pass
+
+    df["level"] = level_names(df["cost_micro"].to_numpy(), df["revenue_micro"].to_numpy(),
+                              pol).tolist()  # a list, as before: the frame's string dtype
     return df
 
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from enforcement.decide import level_of
-from enforcement.level_arrays import level_counts, level_ranks
+from enforcement.level_arrays import level_counts, level_names, level_ranks
 from enforcement.level_sql import level_rank_macro, level_rank_sql
 from enforcement.levels import Level
 from tests.enforcement_fixtures import seed_policy
@@ -50,6 +50,14 @@ def test_level_ranks_is_level_of_for_every_position(case) -> None:
     policy, cost, revenue = case
     want = [level_of(c, r, policy).rank for c, r in zip(cost, revenue, strict=True)]
     assert level_ranks(np.array(cost), np.array(revenue), policy).tolist() == want
+
+
+@settings(max_examples=200, deadline=None)
+@given(positions())
+def test_level_names_are_level_of_for_every_position(case) -> None:
+    policy, cost, revenue = case
+    want = [level_of(c, r, policy).value for c, r in zip(cost, revenue, strict=True)]
+    assert level_names(np.array(cost), np.array(revenue), policy).tolist() == want
 
 
 @settings(max_examples=300, deadline=None)

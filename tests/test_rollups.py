@@ -100,6 +100,15 @@ def test_every_figure_from_the_rollups_equals_the_raw_lines_in_every_zone(busine
     assert march["retention_pct"] is not None and len(march["cost_by_category"]) == 3
 
 
+@pytest.mark.parametrize("tz", ["UTC", "Asia/Kolkata"])
+def test_every_users_month_to_date_from_the_rollups_equals_the_raw_lines(business_db, tz):
+    fast, raw = connect_read_only(business_db), without_rollups(business_db)
+    for day in ("2026-03-01", "2026-03-14", "2026-03-31", "2026-04-03"):
+        got, want = K.mtd_users(fast, "day", day, tz), K.mtd_users(raw, "day", day, tz)
+        pd.testing.assert_frame_equal(got, want)
+    assert len(got) > 20 and got["level"].nunique() >= 3
+
+
 def test_the_daily_series_in_utc_from_the_rollups_equals_the_raw_lines(business_db):
     fast, raw = connect_read_only(business_db), without_rollups(business_db)
     for first, last in ((date(2026, 2, 20), date(2026, 4, 5)), (date(2026, 3, 10),

@@ -1,36 +1,22 @@
--- daily_series.sql in UTC, read from the per-user-day rollups (queries/rollups.py): a UTC
--- day is a rollup day, so no raw line is read. The same rows as daily_series.sql with
--- $tz = 'UTC' (tests/test_rollups.py); other zones read the raw lines (their days cut UTC
--- days in two). $day_from/$day_to: the UTC days from the first day's month start to the
+-- daily_series.sql in UTC, read from rollup_mtd_days (each user-day's month-to-date sums,
+-- kept by every publish): a UTC day is a rollup day, so no raw line and no window is read.
+-- The same rows as daily_series.sql with $tz = 'UTC' (tests/test_rollups.py); other zones
+-- read the raw lines (their days cut UTC days in two). $day_from/$day_to: the UTC days from the first day's month start to the
 -- last day; $first_day, $last_day, $target_micro as there. Money here is micro-dollars.
-WITH ev AS (
-    SELECT user_key AS user_id, day, cost_micro AS cost, CAST(0 AS BIGINT) AS revenue,
-           requests AS n_cost
-    FROM rollup_cost_days
+WITH per_day AS (         -- each user-day with its month-to-date sums (UTC months)
+    SELECT day, CAST(date_trunc('month', day) AS DATE) AS month, cost_micro AS cost,
+           revenue_micro AS revenue, requests AS n_cost, mtd_cost_micro AS cum_cost,
+           mtd_revenue_micro AS cum_revenue, mtd_requests AS cum_n
+    FROM rollup_mtd_days
     WHERE day >= $day_from AND day < $day_to
-    UNION ALL
-    SELECT user_key, day, CAST(0 AS BIGINT), revenue_micro, 0
-    FROM rollup_revenue_days
-    WHERE day >= $day_from AND day < $day_to
-), per_day AS (
-    SELECT user_id, day, date_trunc('month', day) AS month,
-           sum(cost) AS cost, sum(revenue) AS revenue, sum(n_cost) AS n_cost
-    FROM ev
-    GROUP BY user_id, day
-), running AS (          -- each user's month-to-date sums at the end of each of its days
-    SELECT day, month, n_cost, cost, revenue,
-           sum(n_cost) OVER w AS cum_n, sum(cost) OVER w AS cum_cost,
-           sum(revenue) OVER w AS cum_revenue
-    FROM per_day
-    WINDOW w AS (PARTITION BY user_id, month ORDER BY day ROWS UNBOUNDED PRECEDING)
 ), changes AS (           -- status after the day minus status before it (the sums less the day)
     SELECT day, month,
            sum(CAST(cum_n > 0 AS INTEGER) - CAST(cum_n - n_cost > 0 AS INTEGER)) AS d_base,
-           sum(CAST(cum_n > 0
-                    AND cum_revenue - cum_cost >= $target_micro AS INTEGER)
+           sum(CAST(cum_n > 0 AND cum_revenue - cum_cost >= $target_micro AS INTEGER)
                - CAST(cum_n - n_cost > 0
-                      AND (cum_revenue - revenue) - (cum_cost - cost) >= $target_micro AS INTEGER)) AS d_target
-    FROM running
+                      AND (cum_revenue - revenue) - (cum_cost - cost) >= $target_micro
+                      AS INTEGER)) AS d_target
+    FROM per_day
     GROUP BY day, month
 ), totals AS (
     SELECT day,

@@ -16,7 +16,7 @@ import duckdb
 
 from queries import Connection, records
 
-VERSION = 2  # the rollups' layout: a publish rebuilds rollups of another version
+VERSION = 3  # the rollups' layout: a publish rebuilds rollups of another version
 
 def duckdb_only(name: str) -> bool:
     """The queries that read the rollups: only a DuckDB file our publish wrote has them (a

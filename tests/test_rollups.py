@@ -35,6 +35,7 @@ ROLLUP_ORDER = {
     "rollup_breakdown_days": "day, action, category NULLS FIRST",
     "rollup_cost_months": "month, user_key",
     "rollup_revenue_months": "month, user_key",
+    "rollup_mtd_days": "day, user_key",
     "rollup_day_marks": "day",
     "rollup_state": "cost_rows",
 }
@@ -199,7 +200,7 @@ def test_every_later_load_keeps_the_rollups_equal_to_a_full_rebuild(tmp_path):
         kept, full = _rollup_rows(db), _rollup_rows(rebuilt)
         # keys are handed out in load order, not by phone: compare by phone
         for table in ("rollup_cost_days", "rollup_revenue_days", "rollup_cost_months",
-                      "rollup_revenue_months"):
+                      "rollup_revenue_months", "rollup_mtd_days"):
             assert _by_phone(kept, table) == _by_phone(full, table)
         assert [r[1:] for r in kept["rollup_users"]] == [r[1:] for r in full["rollup_users"]]
         for table in ("rollup_breakdown_days", "rollup_day_marks", "rollup_state"):

@@ -80,6 +80,25 @@ FROM rollup_revenue_days d SEMI JOIN rollup_changed_months m
      ON CAST(date_trunc('month', d.day) AS DATE) = m.month
 GROUP BY 1, 2;
 
+DELETE FROM rollup_mtd_days
+WHERE CAST(date_trunc('month', day) AS DATE) IN (SELECT month FROM rollup_changed_months);
+
+INSERT INTO rollup_mtd_days
+SELECT day, user_key, cost, revenue, requests,
+       sum(cost) OVER w, sum(revenue) OVER w, sum(requests) OVER w
+FROM (SELECT day, user_key, sum(cost)::BIGINT AS cost, sum(revenue)::BIGINT AS revenue,
+             sum(requests)::INTEGER AS requests
+      FROM (SELECT day, user_key, cost_micro AS cost, CAST(0 AS BIGINT) AS revenue, requests
+            FROM rollup_cost_days d SEMI JOIN rollup_changed_months m
+                 ON CAST(date_trunc('month', d.day) AS DATE) = m.month
+            UNION ALL
+            SELECT day, user_key, CAST(0 AS BIGINT), revenue_micro, 0
+            FROM rollup_revenue_days d SEMI JOIN rollup_changed_months m
+                 ON CAST(date_trunc('month', d.day) AS DATE) = m.month) AS lines
+      GROUP BY day, user_key) AS per_day
+WINDOW w AS (PARTITION BY user_key, date_trunc('month', day) ORDER BY day
+             ROWS UNBOUNDED PRECEDING);
+
 -- Firsts of every user, from the rollups (a day's first line is its rollup's first_ts).
 UPDATE rollup_users SET first_cost_ts = f.first_cost_ts, first_revenue_ts = f.first_revenue_ts,
                         first_premium_ts = f.first_premium_ts, first_tokens_ts = f.first_tokens_ts

@@ -77,3 +77,17 @@ CREATE TABLE IF NOT EXISTS rollup_revenue_months (
     other_micro     BIGINT NOT NULL,
     token_lines     INTEGER NOT NULL
 );
+
+-- Per user and UTC day with any line: the day's counted cost, revenue and counted requests
+-- and the user's month-to-date sums at the end of the day (from the UTC month's start), so
+-- the daily series in UTC needs no window over a million users' days.
+CREATE TABLE IF NOT EXISTS rollup_mtd_days (
+    day               DATE NOT NULL,
+    user_key          INTEGER NOT NULL,
+    cost_micro        BIGINT NOT NULL,
+    revenue_micro     BIGINT NOT NULL,
+    requests          INTEGER NOT NULL,
+    mtd_cost_micro    BIGINT NOT NULL,
+    mtd_revenue_micro BIGINT NOT NULL,
+    mtd_requests      INTEGER NOT NULL
+);

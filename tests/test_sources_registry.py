@@ -134,4 +134,4 @@ def test_every_readme_loaders_command_line_parses_as_typed() -> None:
         args = build_parser().parse_args(argv)
         commands.add(argv[0])
         assert callable(args._main)
-    assert commands == {"demo", "files", "dynamodb", "sql", "export"}
+    assert commands == {"demo", "files", "dynamodb", "sql", "export", "rollups"}

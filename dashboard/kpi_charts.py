@@ -117,10 +117,14 @@ def cohort_heatmap(cohorts: pd.DataFrame) -> go.Figure:
                    height=max(300, 80 + 40 * len(grid)))
 
 
-def profit_distribution(profits: pd.Series, target: Decimal) -> go.Figure:
-    """How many users made how much profit in the month (USD), with the profit target line."""
-    fig = go.Figure(go.Histogram(x=[_f(v) for v in profits], nbinsx=40,
-                                 marker_color=palette.PROFIT))
+def profit_distribution(bins: pd.DataFrame, target: Decimal) -> go.Figure:
+    """How many users made how much profit in the month (USD), with the profit target line:
+    `bins` is `kpis.profit_histogram`'s (forty bars, whatever the number of users)."""
+    fig = go.Figure(go.Bar(x=(bins["lo_usd"] + bins["hi_usd"]) / 2, y=bins["users"],
+                           width=bins["hi_usd"] - bins["lo_usd"], marker_color=palette.PROFIT,
+                           customdata=bins[["lo_usd", "hi_usd"]],
+                           hovertemplate="$%{customdata[0]:,.2f} to $%{customdata[1]:,.2f}: "
+                                         "%{y:,} users<extra></extra>"))
     fig.add_vline(x=float(target), line_dash="dash", line_color=GREEN,
                   annotation_text=f"target ${target:,.2f}")
     fig.update_xaxes(**MONEY_AXIS)

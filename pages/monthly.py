@@ -36,14 +36,13 @@ right.plotly_chart(kpi_charts.cohort_heatmap(
     data.cached(K.retention_cohorts)(month=month, tz=tz)), width="stretch")
 
 left, right = st.columns(2)
-profits = data.cached(K.profit_per_user)(grain="month", period=month, tz=tz)
+profits = data.cached(K.profit_histogram)(grain="month", period=month, tz=tz)
 segments = data.cached(K.usage_segments)(grain="month", period=month, tz=tz, policy=policy)
 target_usd = usd(load_policy(policy).target)
-left.plotly_chart(kpi_charts.profit_distribution(profits["profit_usd"], target_usd),
-                  width="stretch")
+left.plotly_chart(kpi_charts.profit_distribution(profits, target_usd), width="stretch")
 with left:
     below = int(segments["users"].sum() - segments["at_target"].sum())
-    st.caption(f"{below:,} of {len(profits):,} active users made less than "
+    st.caption(f"{below:,} of {int(profits['users'].sum()):,} active users made less than "
                f"{ui.money(target_usd)} of profit in {k['label']}.")
 right.plotly_chart(kpi_charts.segments_bars(segments), width="stretch")
 with right:

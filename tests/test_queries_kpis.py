@@ -418,6 +418,17 @@ def test_usage_segments_count_every_active_user_once(march):
     assert seg.loc[0, "at_target"] == 1
 
 
+def test_profit_histogram_puts_every_active_user_in_one_bin_by_exact_profit(march):
+    bins = K.profit_histogram(march, "month", "2026-03", "UTC", bins=4)
+    profits = K.profit_per_user(march, "month", "2026-03", "UTC")["profit_usd"]
+    assert len(bins) == 4 and bins["users"].sum() == len(profits) == 4
+    assert bins["lo_usd"].iloc[0] == float(min(profits))
+    assert bins["hi_usd"].iloc[-1] == float(max(profits))
+    for lo, hi, n in bins.itertuples(index=False):  # the last bin holds its upper edge
+        assert n == sum(lo <= float(v) < hi or (hi == bins["hi_usd"].iloc[-1] and
+                                                float(v) == hi) for v in profits)
+
+
 @pytest.mark.parametrize("tz", ["UTC", PARIS])
 @pytest.mark.parametrize(("grain", "period"), [
     ("day", "2026-03-14"), ("day", "2026-03-15"), ("week", "2026-W11"), ("week", "2026-W12"),

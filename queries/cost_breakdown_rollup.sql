@@ -5,7 +5,8 @@ WITH lines AS (
     WHERE day >= $day_from AND day < $day_to
     UNION ALL
     SELECT action, category, CAST(cost_usd * 1000000 AS BIGINT) FROM cost_events
-    WHERE counted AND ((ts >= $start AND ts < $a_end) OR (ts >= $b_start AND ts < $end))
+    WHERE $edges AND counted
+      AND ((ts >= $start AND ts < $a_end) OR (ts >= $b_start AND ts < $end))
 )
 SELECT 'action' AS dimension, action AS key, sum(cost_micro)::BIGINT AS cost_micro
 FROM lines

@@ -14,7 +14,7 @@ WITH cost AS (              -- active users: at least one counted cost event in 
           UNION ALL
           SELECT u.user_key, CAST(c.cost_usd * 1000000 AS BIGINT)
           FROM cost_events c JOIN rollup_users u USING (user_id)
-          WHERE c.counted AND ((c.ts >= $start AND c.ts < $a_end)
+          WHERE $edges AND c.counted AND ((c.ts >= $start AND c.ts < $a_end)
                                OR (c.ts >= $b_start AND c.ts < $end))) AS lines
     GROUP BY user_key
 ), rev_user AS (            -- every revenue line in the period, refunds included (negative)
@@ -43,7 +43,8 @@ WITH cost AS (              -- active users: at least one counted cost event in 
                  CASE WHEN stream = 'tokens' AND m > 0 THEN 1 ELSE 0 END
           FROM (SELECT user_id, stream, CAST(amount_usd * 1000000 AS BIGINT) AS m
                 FROM revenue_events
-                WHERE (ts >= $start AND ts < $a_end) OR (ts >= $b_start AND ts < $end)) AS r
+                WHERE $edges AND ((ts >= $start AND ts < $a_end)
+                                  OR (ts >= $b_start AND ts < $end))) AS r
           JOIN rollup_users u USING (user_id)) AS lines
     GROUP BY user_key
 ), users AS (               -- an active user is new exactly when it has no event before

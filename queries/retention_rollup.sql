@@ -10,7 +10,7 @@ WITH prev AS (
              OR (day >= $prev_month_to AND day < $prev_day_to)
           UNION ALL
           SELECT u.user_key FROM cost_events c JOIN rollup_users u USING (user_id)
-          WHERE c.counted AND ((c.ts >= $prev_start AND c.ts < $prev_a_end)
+          WHERE $prev_edges AND c.counted AND ((c.ts >= $prev_start AND c.ts < $prev_a_end)
                                OR (c.ts >= $prev_b_start AND c.ts < $prev_end))) AS lines
 ), cur AS (
     SELECT DISTINCT user_key
@@ -22,7 +22,7 @@ WITH prev AS (
              OR (day >= $cur_month_to AND day < $cur_day_to)
           UNION ALL
           SELECT u.user_key FROM cost_events c JOIN rollup_users u USING (user_id)
-          WHERE c.counted AND ((c.ts >= $cur_start AND c.ts < $cur_a_end)
+          WHERE $cur_edges AND c.counted AND ((c.ts >= $cur_start AND c.ts < $cur_a_end)
                                OR (c.ts >= $cur_b_start AND c.ts < $cur_end))) AS lines
 )
 SELECT (SELECT count(*) FROM prev)::BIGINT AS previous_users,

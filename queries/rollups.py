@@ -60,7 +60,9 @@ def window(start: datetime, end: datetime, prefix: str = "") -> dict[str, Any]:
     month_to = _month_start(day_to)
     if day_from == date.min or month_from >= month_to:  # no whole month: days alone
         month_from = month_to = day_to
+    # `edges` is false for a window of whole UTC days: DuckDB then drops the raw branches
+    # before it plans them (a bound parameter is folded), not just finds them empty.
     values = {"start": start, "end": end, "day_from": day_from, "day_to": day_to,
               "month_from": month_from, "month_to": month_to, "a_end": a_end,
-              "b_start": b_start}
+              "b_start": b_start, "edges": start < a_end or b_start < end}
     return {f"{prefix}{k}": v for k, v in values.items()}

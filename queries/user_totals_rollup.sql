@@ -12,7 +12,7 @@ WITH c AS (
           UNION ALL
           SELECT u.user_key, CAST(c.cost_usd * 1000000 AS BIGINT), 1
           FROM cost_events c JOIN rollup_users u USING (user_id)
-          WHERE c.counted AND ((c.ts >= $start AND c.ts < $a_end)
+          WHERE $edges AND c.counted AND ((c.ts >= $start AND c.ts < $a_end)
                                OR (c.ts >= $b_start AND c.ts < $end))) AS lines
     GROUP BY user_key
 ), r AS (
@@ -26,7 +26,8 @@ WITH c AS (
           UNION ALL
           SELECT u.user_key, CAST(r.amount_usd * 1000000 AS BIGINT)
           FROM revenue_events r JOIN rollup_users u USING (user_id)
-          WHERE (r.ts >= $start AND r.ts < $a_end) OR (r.ts >= $b_start AND r.ts < $end))
+          WHERE $edges AND ((r.ts >= $start AND r.ts < $a_end)
+                             OR (r.ts >= $b_start AND r.ts < $end)))
          AS lines
     GROUP BY user_key
 )

@@ -93,6 +93,9 @@ def set_query_param(name: str, value: str) -> None:
 # other pages, which Streamlit's navigation would otherwise reset (it clears the URL's params).
 
 FOCUS_KEY = "period_focus_day"
+# The most rows a page's table sends to the browser (a million users would be 100 MB and
+# seconds of drawing); the report's downloads hold every row.
+TABLE_ROWS = 10_000
 _GRAIN_LABEL = {"day": "Day", "week": "ISO week", "month": "Month"}
 
 

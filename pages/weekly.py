@@ -88,8 +88,15 @@ st.subheader("User-level profit")
 levels = st.multiselect("Level (month to date)", [lv.value for lv in LEVELS],
                         default=[lv.value for lv in LEVELS])
 users = rep.users[rep.users["level"].isin(levels)]
-st.caption(f"{len(users):,} of {len(rep.users):,} users with a counted cost or a revenue event "
-           "in the week; click a column to sort. Phones show their last four digits.")
+if len(users) > ui.TABLE_ROWS:
+    st.caption(f"{len(users):,} of {len(rep.users):,} users with a counted cost or a revenue "
+               f"event in the week; shown: the {ui.TABLE_ROWS:,} with the lowest profit "
+               "(the downloads above hold every user). Phones show their last four digits.")
+    users = users.head(ui.TABLE_ROWS)
+else:
+    st.caption(f"{len(users):,} of {len(rep.users):,} users with a counted cost or a revenue "
+               "event in the week; click a column to sort. Phones show their last four "
+               "digits.")
 table(users, cols.user_columns())
 
 # -- revenue streams and cost drivers ------------------------------------------------------

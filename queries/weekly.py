@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 import duckdb
 import pandas as pd
 
-from enforcement.decide import level_of
+from enforcement.level_arrays import level_names
 from enforcement.levels import LEVELS
 from enforcement.policy import Policy
 from queries import kpis, run
@@ -117,14 +117,15 @@ def user_table(con: duckdb.DuckDBPyConnection, *, week: str, tz: str, policy: Po
     """One row per user with a counted cost or a revenue event in the week.
 
     Week figures (requests, cost, revenue, profit, payments, partners) and month to date at
-    the week's end (cost, revenue, profit, `level` by the shared `level_of`, `at_target`:
+    the week's end (cost, revenue, profit, `level` by the shared `level_of` over the whole column
+    (`level_arrays.level_names`), `at_target`:
     profit at least the policy's target), and the last token balance before the week's end.
     Sorted by week profit, lowest first: the users who lose money lead.
     """
     bounds = week_bounds(week, tz)
     df = run(con, "weekly_users", **bounds.params())
-    df["level"] = [level_of(int(c), int(r), policy).value
-                   for c, r in zip(df["mtd_cost_micro"], df["mtd_revenue_micro"], strict=True)]
+    df["level"] = level_names(df["mtd_cost_micro"].to_numpy(), df["mtd_revenue_micro"].to_numpy(),
+                              policy).tolist()  # level_of over the column (one numpy pass)
     df["at_target"] = df["mtd_profit_micro"] >= policy.target
     df["token_balance"] = df["token_balance"].astype("Int64")
     return df

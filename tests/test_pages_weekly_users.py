@@ -79,6 +79,19 @@ def test_weekly_user_table_equals_the_query_layer_and_is_masked(db: Path) -> Non
         assert fx.A not in str(value) and fx.F not in str(value)
 
 
+def test_weekly_user_table_sends_at_most_table_rows_the_lowest_profit_first(
+        db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dashboard import ui
+
+    monkeypatch.setattr(ui, "TABLE_ROWS", 2)
+    at = page("weekly", week=fx.WEEK)
+    assert not at.exception
+    shown = table_with(at, "Level (MTD)")
+    assert shown["Phone"].tolist() == ["…5555", "…2222"]  # the two lowest week profits
+    assert any("5 of 5 users" in c.value and "the 2 with the lowest profit" in c.value
+               for c in at.caption)
+
+
 def test_weekly_level_filter_keeps_only_the_chosen_levels(db: Path) -> None:
     at = page("weekly", week=fx.WEEK)
     at.multiselect[0].set_value(["payment_required"]).run()

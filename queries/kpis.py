@@ -157,6 +157,15 @@ def _derive(d: metrics.Derived, figures: dict[str, Any]) -> Any:
     raise ValueError(f"unknown derivation {d.op!r}")
 
 
+def mtd_counts(con: Connection, grain: str, period: str, tz: str = "UTC",
+               policy: Policy | str | Path | None = None) -> tuple[int, int]:
+    """Month to date at the end of the period: users with a counted cost, and how many of
+    them made the profit target (what `mtd_users` would count, without a row per user)."""
+    users, at_target, _levels = _mtd_levels(con, make_period(grain, period, tz),
+                                            resolve_policy(policy), rollups.ready(con))
+    return users, at_target
+
+
 def _mtd_levels(con: Connection, p: Period, pol: Policy, fast: bool
                 ) -> tuple[int, int, dict[str, int]]:
     """Month to date at the end of P: users with a counted cost, how many are at the profit

@@ -100,17 +100,17 @@ def verdict(con: duckdb.DuckDBPyConnection, day: str | date, tz: str,
     with data) sets the month number of the users-at-target target's ramp."""
     day = date.fromisoformat(day) if isinstance(day, str) else day
     pol = K.resolve_policy(policy)
-    mtd = K.mtd_users(con, "day", day.isoformat(), tz, pol)
+    users, at_target = K.mtd_counts(con, "day", day.isoformat(), tz, pol)
     before = same_day_last_month(day)
-    then = K.mtd_users(con, "day", before.isoformat(), tz, pol)
+    then_users, then_at_target = K.mtd_counts(con, "day", before.isoformat(), tz, pol)
     age = targets.month_number(first_month, f"{day:%Y-%m}") if first_month else 1
     profit = _profit_mtd(con, day, tz)
     return Verdict(
-        day=day, users=len(mtd), below=int((~mtd["at_target"]).sum()),
+        day=day, users=users, below=users - at_target,
         target_profit=K.usd(pol.target),
-        at_target_pct=K.ratio_pct(int(mtd["at_target"].sum()), len(mtd)),
+        at_target_pct=K.ratio_pct(at_target, users),
         target=targets.users_at_target(age), profit_mtd=profit,
-        projected_profit=projected(profit, day) if len(mtd) else None,
+        projected_profit=projected(profit, day) if users else None,
         last_month_day=before,
-        last_month_at_target_pct=K.ratio_pct(int(then["at_target"].sum()), len(then)),
+        last_month_at_target_pct=K.ratio_pct(then_at_target, then_users),
         last_month_profit_mtd=_profit_mtd(con, before, tz))

@@ -142,7 +142,7 @@ def segments_bars(segments: pd.DataFrame) -> go.Figure:
                    y=[_f(v) for v in segments["profit_per_user"]], yaxis="y2",
                    mode="lines+markers", line={"color": palette.COST}),
     ])
-    fig = _layout(fig, "Users by usage segment (counted requests this month)",
+    fig = _layout(fig, "Users by usage (counted requests, month)",
                   x="Segment", y="Users")
     fig.update_layout(yaxis2={"title": "Profit per user (USD)", "overlaying": "y", **MONEY_AXIS,
                               "side": "right", "showgrid": False},

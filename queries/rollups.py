@@ -18,6 +18,7 @@ from queries import Connection, records
 
 VERSION = 3  # the rollups' layout: a publish rebuilds rollups of another version
 
+
 def duckdb_only(name: str) -> bool:
     """The queries that read the rollups: only a DuckDB file our publish wrote has them (a
     lake and Spark read the raw lines' twins), so they are never transpiled."""

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from enforcement.decide import level_of
+from enforcement.event_order import settle_ties, user_time_order
 from enforcement.fold import MonthTally, UserFold, events_by_user, tokens_credited
 from enforcement.levels import LEVELS, NOT_SERVED_REASONS
 from enforcement.money import to_micro, usd
@@ -188,28 +189,10 @@ class History:
 
 
 def _order(user: np.ndarray, ts: np.ndarray, eid: np.ndarray) -> np.ndarray:
-    """The permutation sorting by (user, ts, event_id); cheap when already sorted (SQL's order)."""
-    n = len(ts)
-    if n < 2:
-        return np.arange(n)
-    du, dt = np.diff(user), np.diff(ts)
-    ties = np.flatnonzero((du == 0) & (dt == 0))
-    ok = bool(np.all((du > 0) | ((du == 0) & (dt >= 0))))
-    if ok and all(eid[i] < eid[i + 1] for i in ties):
-        return np.arange(n)
-    perm = np.lexsort((ts, user))
-    u, t = user[perm], ts[perm]
-    same = np.flatnonzero((np.diff(u) == 0) & (np.diff(t) == 0))
-    if len(same):
-        # Runs of equal (user, ts): order each run by event_id (rare, so a Python loop).
-        starts = same[np.r_[True, np.diff(same) > 1]]
-        for s in starts:
-            e = s + 1
-            while e < n and u[e] == u[s] and t[e] == t[s]:
-                e += 1
-            run = perm[s:e]
-            perm[s:e] = run[np.argsort(eid[run].astype(str), kind="stable")]
-    return perm
+    """The permutation sorting by (user, ts, event_id) (`event_order`'s linear sort)."""
+    n_users = int(user.max()) + 1 if len(user) else 0
+    order = user_time_order(user, ts, n_users)
+    return settle_ties(order, user, ts, lambda rows: eid[rows].astype(str))
 
 
 # -- the result ------------------------------------------------------------------------------

@@ -22,6 +22,16 @@ if TYPE_CHECKING:  # pandas is imported by DuckDB when a frame is asked for, not
     import pandas as pd  # numpy only where columns are asked for
 
 SQL_DIR = Path(__file__).resolve().parent
+# Run only on DuckDB, so never transpiled: the replay's one-read history (only
+# `history.read_sorted`, on a DuckDB connection, runs it; it names DuckDB's NOT
+# MATERIALIZED) and the rollups' readers (only a DuckDB file our publish wrote has them;
+# a lake and Spark read the raw lines' twins).
+DUCKDB_ONLY_QUERIES = frozenset({"replay_events", "replay_events_unrecorded", "rollup_ready"})
+
+
+def duckdb_only(name: str) -> bool:
+    """True for the queries another engine never runs (`DUCKDB_ONLY_QUERIES`, `*_rollup`)."""
+    return name in DUCKDB_ONLY_QUERIES or name.endswith("_rollup")
 
 
 @lru_cache(maxsize=128)

@@ -2,14 +2,16 @@
 
 The rules (`enforcement/`) never import DuckDB; this module reads the three event kinds
 and hands them over as plain columns (`History`). On DuckDB (a database or a lake) that
-is one sorted read, `replay_events.sql`, straight into numpy through Arrow: integer user
-codes and instants, no id ever a Python object (at 1,000,000 users the read was 90% of
-the replay's time). Another engine (Spark) returns the three kinds as frames
-(`replay_requests.sql` ...), which `History.from_frames` sorts.
+is one unordered read, `replay_events.sql`, straight into numpy through Arrow: integer
+user codes and instants, no id ever a Python object (at 1,000,000 users the read was 90% of
+the replay's time), put in fold order by `enforcement/event_order.py`. Another engine
+(Spark) returns the three kinds as frames (`replay_requests.sql` ...), which
+`History.from_frames` sorts.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -19,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from enforcement.event_order import kind_user_time_order, settle_ties, tie_rows
 from enforcement.replay import History, from_us, month_range_us
 from loaders.publish import connect_read_only
 from queries import Connection, QueryEngine, run, sql_text
@@ -88,42 +91,47 @@ def _events_query(con: duckdb.DuckDBPyConnection, lo: datetime, hi: datetime) ->
     return "replay_events_unrecorded"
 
 
-def _sorted_table(con: duckdb.DuckDBPyConnection, name: str, lo: datetime, hi: datetime
-                  ) -> tuple[pa.Table, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The rows in (user, ts, kind) order, and two requests at one instant by event_id.
+def _read(con: duckdb.DuckDBPyConnection, name: str, lo: datetime, hi: datetime, exact: bool
+          ) -> tuple[pa.Table, np.ndarray, np.ndarray, np.ndarray]:
+    """The query's rows in the order they come, and their kind, user code and instant."""
+    params = {"start": lo, "end": hi, "exact_order": exact}
+    table = con.sql(sql_text(name), params=params).to_arrow_table()
+    kind = table.column("kind").to_numpy()
+    code = table.column("code").to_numpy()
+    return table, kind, code, table.column("ts_us").to_numpy()
 
-    Sorting by the string id costs half the read at 1,000,000 users, and only requests need
-    it (their order changes decisions; revenue lines and clicks at one instant add up the
-    same in any order). Two requests of one user in the same micro-second are rare, so the
-    read sorts without the id and is repeated with it only when it finds such a pair.
-    """
-    for exact in (False, True):
-        params = {"start": lo, "end": hi, "exact_order": exact}
-        table = con.sql(sql_text(name), params=params).to_arrow_table()
-        kind = table.column("kind").to_numpy()
-        code = table.column("code").to_numpy().astype(np.int64)
-        ts = table.column("ts_us").to_numpy()
-        tie = (kind[1:] == REQUEST) & (kind[:-1] == REQUEST) & (code[1:] == code[:-1]) & (
-            ts[1:] == ts[:-1])
-        if exact or not tie.any():
-            break
-    micro = table.column("micro").to_numpy()
-    return table, kind, code, ts, micro
+
+def _ids_of(table: pa.Table) -> Callable[[np.ndarray], list[str]]:
+    """The event ids of some rows (only ties ask; the rest never become Python strings)."""
+    ids = table.column("event_id")
+    return lambda rows: ids.take(pa.array(rows)).to_pylist()
 
 
 def read_sorted(con: duckdb.DuckDBPyConnection, lo: datetime, hi: datetime) -> History:
-    """History from one sorted read (`replay_events.sql`); see the module's docstring.
+    """History from one unordered read (`replay_events.sql`), put in fold order here.
 
-    Event ids become ranks: `*_event_id` holds each row's position in the sorted read,
-    which orders a tie exactly as the ids do (all the fold needs of them)."""
+    Event ids become ranks: `*_event_id` holds each row's position in its kind's order,
+    which orders a tie exactly as the ids do (all the fold needs of them). Two requests of
+    one user in the same micro-second are rare, so the read comes without ids and is
+    repeated with them only when it finds such a pair."""
     name = _events_query(con, lo, hi)
-    table, kind, code, ts, micro = _sorted_table(con, name, lo, hi)
-    req, rev, clk, usr, txt = (np.flatnonzero(kind == k)
-                               for k in (REQUEST, REVENUE, CLICK, USER, TEXT))
+    for exact in (False, True):
+        table, kind, code, ts = _read(con, name, lo, hi, exact)
+        usr, txt = np.flatnonzero(kind == USER), np.flatnonzero(kind == TEXT)
+        n_users = len(usr)
+        # Kinds below USER are the events; the text rows are left out of the order.
+        req, rev, clk = kind_user_time_order(kind, code, ts, USER, n_users)
+        if not len(tie_rows(code[req], ts[req])):
+            break
+        if exact:
+            req = settle_ties(req, code, ts, _ids_of(table))
     texts = table.column("text")
-    users = np.asarray(texts.take(pa.array(usr)).to_pylist(), dtype=object)
+    users = np.empty(n_users, dtype=object)
+    users[code[usr]] = texts.take(pa.array(usr)).to_pylist()
     # Name codes index `names`; a null code (-1) is its last entry, None.
-    names = np.asarray([*texts.take(pa.array(txt)).to_pylist(), None], dtype=object)
+    names = np.empty(len(txt) + 1, dtype=object)
+    names[code[txt]] = texts.take(pa.array(txt)).to_pylist()
+    micro = table.column("micro").to_numpy()
 
     def codes(column: str, rows: np.ndarray) -> np.ndarray:
         return table.column(column).fill_null(-1).to_numpy()[rows].astype(np.int64)
@@ -143,13 +151,15 @@ def read_sorted(con: duckdb.DuckDBPyConnection, lo: datetime, hi: datetime) -> H
         }
     history = History(
         users=users,
-        req_user=code[req], req_ts=ts[req], req_action=names[action_codes],
-        req_cost=micro[req], req_event_id=req,
-        rev_user=code[rev], rev_ts=ts[rev], rev_stream=names[codes("name", rev)],
+        req_user=code[req].astype(np.int64), req_ts=ts[req], req_action=names[action_codes],
+        req_cost=micro[req], req_event_id=np.arange(len(req)),
+        rev_user=code[rev].astype(np.int64), rev_ts=ts[rev], rev_stream=names[codes("name", rev)],
         rev_amount=micro[rev], rev_tokens=ints("tokens", rev, -1),
         rev_has_tokens=tokens.is_valid().to_numpy(zero_copy_only=False)[rev],
-        rev_event_id=rev,
-        clk_user=code[clk], clk_ts=ts[clk], clk_event_id=clk,
+        rev_event_id=np.arange(len(rev)),
+        # After the revenue ranks: at one instant revenue, then clicks, as the fold takes them.
+        clk_user=code[clk].astype(np.int64), clk_ts=ts[clk],
+        clk_event_id=np.arange(len(rev), len(rev) + len(clk)),
         **recorded,
     )
     history._cache["actions"] = (action_codes, names)

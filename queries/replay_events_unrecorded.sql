@@ -1,7 +1,7 @@
 -- replay_events.sql for a database loaded before `cost_events` had the runtime's columns
 -- (requested_cost_usd, request_id): every counted cost line is a request, nothing was
--- recorded. Same columns, same order: (user code, ts, kind, event_id).
-WITH ev AS (
+-- recorded. Same columns.
+WITH ev AS NOT MATERIALIZED (   -- read again per use: materialised, it spilled
     SELECT 0 AS kind, event_id, user_id, ts, action AS name,
            CAST(cost_usd * 1000000 AS BIGINT) AS micro, CAST(NULL AS BIGINT) AS tokens
     FROM cost_events
@@ -28,7 +28,7 @@ WITH ev AS (
     WHERE name IS NOT NULL
 )
 SELECT kind, code, ts_us, name, micro, tokens, recorded_cost_micro, recorded_reason,
-       recorded_tokens, text
+       recorded_tokens, text, event_id
 FROM (
     SELECT CAST(ev.kind AS TINYINT) AS kind,
            users.code,
@@ -40,7 +40,7 @@ FROM (
            CAST(NULL AS INTEGER) AS recorded_reason,
            CAST(NULL AS BIGINT) AS recorded_tokens,
            CAST(NULL AS VARCHAR) AS text,
-           ev.event_id
+           CASE WHEN $exact_order THEN ev.event_id END AS event_id
     FROM ev
     JOIN users ON users.user_id = ev.user_id
     LEFT JOIN names ON names.name = ev.name
@@ -53,4 +53,3 @@ FROM (
            NULL
     FROM names
 ) AS rows
-ORDER BY code, ts_us, kind, CASE WHEN $exact_order THEN event_id END

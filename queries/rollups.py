@@ -19,12 +19,6 @@ from queries import Connection, records
 VERSION = 3  # the rollups' layout: a publish rebuilds rollups of another version
 
 
-def duckdb_only(name: str) -> bool:
-    """The queries that read the rollups: only a DuckDB file our publish wrote has them (a
-    lake and Spark read the raw lines' twins), so they are never transpiled."""
-    return name == "rollup_ready" or name.endswith("_rollup")
-
-
 def ready(con: Connection) -> bool:
     """True where the rollups exist and match the raw tables (never on another engine)."""
     if not isinstance(con, duckdb.DuckDBPyConnection):

@@ -21,12 +21,13 @@ import sqlglot
 from sqlglot import exp
 
 from loaders.lake import connect_lake
-from queries import SQL_DIR, rollups, run, sql_text
+from queries import SQL_DIR, duckdb_only, run, sql_text
 from queries.engine import SparkEngine, spark_sql
 from tests.conftest import SPARK_GROUP
 
-# The rollups' twins run only on DuckDB files our publish wrote (tests/test_rollups.py).
-QUERIES = sorted(p.stem for p in SQL_DIR.glob("*.sql") if not rollups.duckdb_only(p.stem))
+# The rollups' twins run only on DuckDB files our publish wrote (tests/test_rollups.py),
+# the replay's one read only on DuckDB (tests/test_history_read.py).
+QUERIES = sorted(p.stem for p in SQL_DIR.glob("*.sql") if not duckdb_only(p.stem))
 # One value for every parameter any query binds (a query takes the ones it names).
 PARAMS = {
     "start": datetime(2026, 3, 9), "end": datetime(2026, 3, 16),

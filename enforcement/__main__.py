@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -286,5 +287,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
 
 
+def exit_now(code: int) -> NoReturn:
+    """Flush and end the process without Python's teardown of numba's and pandas' modules,
+    which took 0.3 s of a 2.3 s replay at 100,000 users. Every file this command writes is
+    closed before it returns; only a finished command's interpreter state is skipped."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

@@ -18,25 +18,46 @@ import pandas as pd
 SMALL = 32  # a user's events up to this many are insertion-sorted, more are merge-sorted
 
 
-@numba.njit(cache=True)
-def _kind_user_time_order(kind, user, ts, n_kinds, n_users):  # pragma: no cover - compiled
-    # A counting sort on (kind, user), then each (kind, user) run sorted by instant.
+PARTS = 4  # rows are counted and placed in up to this many slices at once (one per core)
+
+
+@numba.njit(cache=True, parallel=True)
+def _kind_user_time_order(kind, user, ts, n_kinds, n_users, threads):  # pragma: no cover
+    # A counting sort on (kind, user), then each (kind, user) run sorted by instant. The
+    # rows are cut into slices counted and placed in parallel; slice p's rows go after
+    # slice p-1's in every run, so the sort stays stable.
     n = len(user)
     groups = n_kinds * n_users
+    parts = max(1, min(PARTS, threads, n // 1_000_000))
+    size = (n + parts - 1) // parts
+    counts = np.zeros((parts, groups), np.int64)
+    bad = np.zeros(parts, np.bool_)
+    for p in numba.prange(parts):
+        for i in range(p * size, min(n, (p + 1) * size)):
+            if kind[i] < n_kinds:
+                if user[i] < 0 or user[i] >= n_users:
+                    bad[p] = True
+                    break
+                counts[p, kind[i] * n_users + user[i]] += 1
+    if bad.any():
+        return np.empty(0, np.int64), np.full(n_kinds + 1, -1, np.int64)
     start = np.zeros(groups + 1, np.int64)
-    for i in range(n):
-        if kind[i] < n_kinds:
-            start[kind[i] * n_users + user[i] + 1] += 1
-    for g in range(groups):
-        start[g + 1] += start[g]
-    fill = start[:-1].copy()
-    order = np.empty(start[groups], np.int64)
-    for i in range(n):
-        if kind[i] < n_kinds:
-            g = kind[i] * n_users + user[i]
-            order[fill[g]] = i
-            fill[g] += 1
-    for g in range(groups):
+    total = 0
+    for g in range(groups):  # counts become each slice's first place in each run
+        start[g] = total
+        for p in range(parts):
+            c = counts[p, g]
+            counts[p, g] = total
+            total += c
+    start[groups] = total
+    order = np.empty(total, np.int64)
+    for p in numba.prange(parts):
+        for i in range(p * size, min(n, (p + 1) * size)):
+            if kind[i] < n_kinds:
+                g = kind[i] * n_users + user[i]
+                order[counts[p, g]] = i
+                counts[p, g] += 1
+    for g in numba.prange(groups):  # each run on its own: the machine's cores share them
         a, b = start[g], start[g + 1]
         if b - a > SMALL:
             run = order[a:b].copy()
@@ -63,10 +84,10 @@ def kind_user_time_order(kind: np.ndarray, user: np.ndarray, ts: np.ndarray, n_k
     Users are codes 0..n_users-1; rows of a kind >= n_kinds are left out (the read's
     text rows). One pass for all kinds: at a million users each extra pass over the
     45 M rows (picking a kind's rows, copying their columns) cost as much as the sort."""
-    picked = kind < n_kinds
-    if picked.any() and (user[picked].min() < 0 or user[picked].max() >= n_users):
+    order, bounds = _kind_user_time_order(kind, user, ts, n_kinds, n_users,
+                                          numba.get_num_threads())
+    if bounds[0] < 0:
         raise ValueError(f"user codes must lie in 0..{n_users - 1}")
-    order, bounds = _kind_user_time_order(kind, user, ts, n_kinds, n_users)
     return [order[bounds[k]:bounds[k + 1]] for k in range(n_kinds)]
 
 
@@ -74,6 +95,29 @@ def user_time_order(user: np.ndarray, ts: np.ndarray, n_users: int) -> np.ndarra
     """The permutation that sorts rows by (user, ts), stable; users are codes 0..n_users-1."""
     (order,) = kind_user_time_order(np.zeros(len(user), np.int8), user, ts, 1, n_users)
     return order
+
+
+@numba.njit(cache=True, parallel=True)
+def _take4(order, a, b, c, d):  # pragma: no cover - compiled; tested through take4
+    m = len(order)
+    out = np.empty((4, m), np.int64)
+    for i in numba.prange(m):
+        j = order[i]
+        out[0, i] = a[j]
+        out[1, i] = b[j]
+        out[2, i] = c[j]
+        out[3, i] = d[j]
+    return out
+
+
+def take4(order: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Four integer columns at `order`'s positions, as int64, in one pass.
+
+    The requests' columns (user, instant, cost, action) in fold order: one compiled pass
+    reads each row once, three times faster at 45 M rows than four numpy gathers."""
+    out = _take4(order, a, b, c, d)
+    return out[0], out[1], out[2], out[3]
 
 
 def tie_rows(user: np.ndarray, ts: np.ndarray) -> np.ndarray:

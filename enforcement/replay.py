@@ -72,7 +72,7 @@ class History:
     users: np.ndarray
     req_user: np.ndarray
     req_ts: np.ndarray
-    req_action: np.ndarray  # object: action names
+    req_action: np.ndarray | pd.Categorical  # action names (either compares, takes, lists)
     req_cost: np.ndarray
     req_event_id: np.ndarray
     rev_user: np.ndarray

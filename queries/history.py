@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from enforcement.event_order import kind_user_time_order, settle_ties, tie_rows
+from enforcement.event_order import kind_user_time_order, settle_ties, take4, tie_rows
 from enforcement.replay import History, from_us, month_range_us
 from loaders.publish import connect_read_only
 from queries import Connection, QueryEngine, run, sql_text
@@ -107,6 +107,11 @@ def _ids_of(table: pa.Table) -> Callable[[np.ndarray], list[str]]:
     return lambda rows: ids.take(pa.array(rows)).to_pylist()
 
 
+def _filled(table: pa.Table, column: str, missing: int) -> np.ndarray:
+    """An integer column, `missing` where null (in its own width: cast after a gather)."""
+    return table.column(column).fill_null(missing).to_numpy()
+
+
 def read_sorted(con: duckdb.DuckDBPyConnection, lo: datetime, hi: datetime) -> History:
     """History from one unordered read (`replay_events.sql`), put in fold order here.
 
@@ -121,40 +126,35 @@ def read_sorted(con: duckdb.DuckDBPyConnection, lo: datetime, hi: datetime) -> H
         n_users = len(usr)
         # Kinds below USER are the events; the text rows are left out of the order.
         req, rev, clk = kind_user_time_order(kind, code, ts, USER, n_users)
-        if not len(tie_rows(code[req], ts[req])):
-            break
         if exact:
             req = settle_ties(req, code, ts, _ids_of(table))
+        micro, name_codes = table.column("micro").to_numpy(), _filled(table, "name", -1)
+        req_user, req_ts, req_cost, action_codes = take4(req, code, ts, micro, name_codes)
+        if exact or not len(tie_rows(req_user, req_ts)):
+            break
     texts = table.column("text")
     users = np.empty(n_users, dtype=object)
     users[code[usr]] = texts.take(pa.array(usr)).to_pylist()
     # Name codes index `names`; a null code (-1) is its last entry, None.
     names = np.empty(len(txt) + 1, dtype=object)
     names[code[txt]] = texts.take(pa.array(txt)).to_pylist()
-    micro = table.column("micro").to_numpy()
-
-    def codes(column: str, rows: np.ndarray) -> np.ndarray:
-        return table.column(column).fill_null(-1).to_numpy()[rows].astype(np.int64)
-
-    def ints(column: str, rows: np.ndarray, missing: int) -> np.ndarray:
-        return table.column(column).fill_null(missing).to_numpy()[rows].astype(np.int64)
-
-    action_codes = codes("name", req)
     tokens = table.column("tokens")
     recorded: dict[str, np.ndarray] = {}
     if name == "replay_events":
         cost = pc.coalesce(table.column("recorded_cost_micro"), table.column("micro"))
         recorded = {
             "req_recorded_cost": cost.to_numpy()[req].astype(np.int64),
-            "req_recorded_reason": names[codes("recorded_reason", req)],
-            "req_recorded_tokens": ints("recorded_tokens", req, -1),
+            "req_recorded_reason": names[_filled(table, "recorded_reason", -1)[req]],
+            "req_recorded_tokens": _filled(table, "recorded_tokens", -1)[req].astype(np.int64),
         }
     history = History(
         users=users,
-        req_user=code[req].astype(np.int64), req_ts=ts[req], req_action=names[action_codes],
-        req_cost=micro[req], req_event_id=np.arange(len(req)),
-        rev_user=code[rev].astype(np.int64), rev_ts=ts[rev], rev_stream=names[codes("name", rev)],
-        rev_amount=micro[rev], rev_tokens=ints("tokens", rev, -1),
+        # Categorical: 45 M action names as 45 M Python references cost 0.8 s at 1M users.
+        req_user=req_user, req_ts=req_ts,
+        req_action=pd.Categorical.from_codes(action_codes, categories=names[:-1]),
+        req_cost=req_cost, req_event_id=np.arange(len(req)),
+        rev_user=code[rev].astype(np.int64), rev_ts=ts[rev], rev_stream=names[name_codes[rev]],
+        rev_amount=micro[rev], rev_tokens=_filled(table, "tokens", -1)[rev].astype(np.int64),
         rev_has_tokens=tokens.is_valid().to_numpy(zero_copy_only=False)[rev],
         rev_event_id=np.arange(len(rev)),
         # After the revenue ranks: at one instant revenue, then clicks, as the fold takes them.

@@ -1,16 +1,17 @@
 -- Staged affiliate events (VARCHAR) to contract rows with the first reason a row is refused.
-WITH n AS (
+WITH s AS (
+    SELECT rowid AS _seq, *, instant(ts) AS _ts FROM _stage_affiliate_events
+), n AS (
     SELECT
-        rowid AS _seq,
         *,
         lower(trim(coalesce(kind, ''))) AS _kind,
         coalesce(
             id_reason(event_id),
             phone_reason(user_id),
-            instant_reason(ts),
+            instant_reason(ts, _ts),
             CASE WHEN lower(trim(coalesce(kind, ''))) NOT IN ('shown', 'click', 'conversion')
                  THEN 'unknown affiliate kind: ' || coalesce(kind, '') END) AS _reason
-    FROM _stage_affiliate_events
+    FROM s
 )
 SELECT
     _seq,
@@ -19,7 +20,7 @@ SELECT
         event_id, user_id, ts, partner, kind))::VARCHAR) END AS _raw_record,
     trim(event_id) AS event_id,
     phone(user_id) AS user_id,
-    instant(ts) AS ts,
+    _ts AS ts,
     nullif(partner, '') AS partner,
     _kind AS kind
 FROM n

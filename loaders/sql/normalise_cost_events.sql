@@ -3,29 +3,34 @@
 -- the shared rules (phone, instant, ...) are the macros of macros.sql.
 WITH s AS (
     SELECT
-        rowid AS _seq,
         *,
         money(cost_usd) AS _cost,
-        regexp_replace(
-            lower(trim(coalesce(nullif(trim(action), ''), nullif(trim(event_type), ''), ''))),
-            '_completed$', '') AS _action_raw,
+        money_reason(cost_usd, 'cost', false) AS _cost_reason,
+        instant(ts) AS _ts,
+        -- a completion line names its request's action: `meal_plan_completed` -> `meal_plan`
+        -- (a suffix test, not a regexp_replace: a third of the time at 2 M lines)
+        CASE WHEN suffix(_action_text, '_completed')
+             THEN left(_action_text, length(_action_text) - 10)
+             ELSE _action_text END AS _action_raw,
         CASE WHEN trim(coalesce(counted, '')) = '' THEN NULL
              ELSE TRY_CAST(trim(counted) AS BOOLEAN) END AS _counted,
         -- what the runtime records with a decision (null for every other source)
         TRY_CAST(trim(requested_cost_usd) AS DECIMAL(18, 6)) AS _requested,
         CASE WHEN trim(coalesce(decision_served, '')) = '' THEN NULL
              ELSE TRY_CAST(trim(decision_served) AS BOOLEAN) END AS _served
-    FROM _stage_cost_events
+    FROM (SELECT rowid AS _seq, *,
+                 lower(trim(coalesce(nullif(trim(action), ''), nullif(trim(event_type), ''),
+                                     ''))) AS _action_text
+          FROM _stage_cost_events)
 ), n AS (
     SELECT
         *,
         coalesce(
             id_reason(event_id),
             phone_reason(user_id),
-            instant_reason(ts),
+            instant_reason(ts, _ts),
             CASE
-                WHEN money_reason(cost_usd, 'cost', false) IS NOT NULL
-                    THEN money_reason(cost_usd, 'cost', false)
+                WHEN _cost_reason IS NOT NULL THEN _cost_reason
                 WHEN _action_raw = '' THEN 'missing action'
                 WHEN trim(coalesce(counted, '')) <> '' AND _counted IS NULL
                     THEN 'counted is not a boolean: ' || trim(counted)
@@ -46,7 +51,7 @@ SELECT
     ))::VARCHAR) END AS _raw_record,
     trim(event_id) AS event_id,
     phone(user_id) AS user_id,
-    instant(ts) AS ts,
+    _ts AS ts,
     -- the seed's own example names the meal plan action `meal_plan_generation`
     CASE _action_raw WHEN 'meal_plan_generation' THEN 'meal_plan' ELSE _action_raw END AS action,
     event_type,

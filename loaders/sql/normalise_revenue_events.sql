@@ -4,6 +4,8 @@ WITH s AS (
         rowid AS _seq,
         *,
         money(amount_usd) AS _amount,
+        money_reason(amount_usd, 'amount', true) AS _amount_reason,
+        instant(ts) AS _ts,
         lower(trim(coalesce(stream, ''))) AS _stream
     FROM _stage_revenue_events
 ), n AS (
@@ -12,10 +14,9 @@ WITH s AS (
         coalesce(
             id_reason(event_id),
             phone_reason(user_id),
-            instant_reason(ts),
+            instant_reason(ts, _ts),
             CASE
-                WHEN money_reason(amount_usd, 'amount', true) IS NOT NULL
-                    THEN money_reason(amount_usd, 'amount', true)
+                WHEN _amount_reason IS NOT NULL THEN _amount_reason
                 WHEN _stream NOT IN ('tokens', 'premium', 'affiliate', 'data', 'other')
                     THEN 'unknown stream: ' || coalesce(stream, '')
                 WHEN nullif(trim(tokens), '') IS NOT NULL AND whole(tokens) IS NULL
@@ -32,7 +33,7 @@ SELECT
     ))::VARCHAR) END AS _raw_record,
     trim(event_id) AS event_id,
     phone(user_id) AS user_id,
-    instant(ts) AS ts,
+    _ts AS ts,
     _stream AS stream,
     _amount AS amount_usd,
     CASE WHEN _reason IS NULL THEN whole(tokens) END AS tokens,

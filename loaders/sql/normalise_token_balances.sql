@@ -1,17 +1,18 @@
 -- Staged token balances (VARCHAR) to contract rows with the first reason a row is refused.
-WITH n AS (
+WITH s AS (
+    SELECT rowid AS _seq, *, instant(as_of) AS _as_of FROM _stage_token_balances
+), n AS (
     SELECT
-        rowid AS _seq,
         *,
         coalesce(
             phone_reason(user_id),
-            instant_reason(as_of),
+            instant_reason(as_of, _as_of),
             CASE
                 WHEN nullif(trim(balance), '') IS NULL THEN 'missing balance'
                 WHEN whole(balance) IS NULL
                     THEN 'balance is not a whole number: ' || trim(balance)
             END) AS _reason
-    FROM _stage_token_balances
+    FROM s
 )
 SELECT
     _seq,
@@ -19,6 +20,6 @@ SELECT
     CASE WHEN _reason IS NOT NULL THEN coalesce(
         _raw, to_json(struct_pack(user_id, as_of, balance))::VARCHAR) END AS _raw_record,
     phone(user_id) AS user_id,
-    instant(as_of) AS as_of,
+    _as_of AS as_of,
     CASE WHEN _reason IS NULL THEN whole(balance) END AS balance
 FROM n

@@ -74,9 +74,10 @@ class Context:
         return K.data_span(self.con, self.tz)
 
     @cached_property
-    def mtd(self) -> pd.DataFrame:
-        """Every user with a counted cost this month up to `now`: cost, revenue (micro)."""
-        return K.user_totals(self.con, self.month_start, self.local_now)
+    def mtd(self) -> K.Positions:
+        """Users with a counted cost this month up to `now`, counted (no row per user: at
+        1,000,000 users the frame alone took 1.7 s of the landing page's first open)."""
+        return K.positions(self.con, self.month_start, self.local_now, self.policy)
 
 
 Rule = Callable[[Context, dict[str, Any]], list[Observation]]
@@ -92,12 +93,11 @@ def _users(n: int) -> str:
     return f"{formats.count(n)} user{'' if n == 1 else 's'}"
 
 
-def _share(df: pd.DataFrame, target_micro: int) -> Decimal | None:
+def _share(pos: K.Positions) -> Decimal | None:
     """100 × users at target / users, exact; None without users."""
-    if df.empty:
+    if not pos.users:
         return None
-    at = int(((df["revenue_micro"] - df["cost_micro"]) >= target_micro).sum())
-    return Decimal(100 * at) / Decimal(len(df))
+    return Decimal(100 * pos.at_target) / Decimal(pos.users)
 
 
 def same_point_last_month(local_now: datetime) -> datetime:
@@ -112,8 +112,7 @@ def same_point_last_month(local_now: datetime) -> datetime:
 def users_over_cutoff_unpaid(ctx: Context, p: dict[str, Any]) -> list[Observation]:
     """Month-to-date cost strictly over the policy's cutoff and revenue <= 0 (the rules' and
     the Daily page's definition); the value is how many users."""
-    df = ctx.mtd
-    n = int(((df["cost_micro"] > ctx.policy.cutoff) & (df["revenue_micro"] <= 0)).sum())
+    n = ctx.mtd.over_cutoff_unpaid
     cutoff = K.usd(ctx.policy.cutoff)
     return [Observation(
         "users_over_cutoff_unpaid", "users", ctx.month, n >= p["min_users"],
@@ -126,7 +125,7 @@ def users_over_cutoff_unpaid(ctx: Context, p: dict[str, Any]) -> list[Observatio
 def users_at_target_below_target(ctx: Context, p: dict[str, Any]) -> list[Observation]:
     """The month-to-date share at target against its target (the ramp's step for the
     business's month), and against the share at the same point of last month."""
-    share = _share(ctx.mtd, ctx.policy.target)
+    share = _share(ctx.mtd)
     if share is None:
         return []
     first = ctx.span[0] if ctx.span else ctx.today
@@ -138,9 +137,8 @@ def users_at_target_below_target(ctx: Context, p: dict[str, Any]) -> list[Observ
                          target.met(share) is False, json_value(share, PCT),
                          json_value(target.value, PCT), f"{head} ({target.text})", page)]
     then = same_point_last_month(ctx.local_now)
-    before = _share(K.user_totals(ctx.con, K.local_midnight(then.date().replace(day=1),
-                                                               ctx.tz), then),
-                    ctx.policy.target)
+    before = _share(K.positions(ctx.con, K.local_midnight(then.date().replace(day=1), ctx.tz),
+                                then, ctx.policy))
     if before is not None:
         last = K.period_name("month", then.date())
         found.append(Observation(

@@ -18,7 +18,7 @@ import math
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import duckdb
 
@@ -157,36 +157,49 @@ def _derive(d: metrics.Derived, figures: dict[str, Any]) -> Any:
     raise ValueError(f"unknown derivation {d.op!r}")
 
 
+class Positions(NamedTuple):
+    """Users with a counted cost in a window, counted by where they stand (no row per user)."""
+
+    users: int
+    at_target: int            # month-to-date profit >= the policy's target
+    over_cutoff_unpaid: int   # counted cost > the cutoff and revenue <= 0 (Daily, alerts)
+    levels: dict[str, int]    # users per level, by enforcement's own rule
+
+
 def mtd_counts(con: Connection, grain: str, period: str, tz: str = "UTC",
                policy: Policy | str | Path | None = None) -> tuple[int, int]:
     """Month to date at the end of the period: users with a counted cost, and how many of
     them made the profit target (what `mtd_users` would count, without a row per user)."""
-    users, at_target, _levels = _mtd_levels(con, make_period(grain, period, tz),
-                                            resolve_policy(policy), rollups.ready(con))
-    return users, at_target
+    start, end = (to_utc(b) for b in mtd_bounds(make_period(grain, period, tz)))
+    pos = positions(con, start, end, resolve_policy(policy))
+    return pos.users, pos.at_target
 
 
-def _mtd_levels(con: Connection, p: Period, pol: Policy, fast: bool
-                ) -> tuple[int, int, dict[str, int]]:
-    """Month to date at the end of P: users with a counted cost, how many are at the profit
-    target, and how many at each level, by enforcement's own rule. From the rollups the
-    levels are counted in DuckDB by the expression enforcement/level_sql.py writes; from the
-    raw lines every position comes out as two integer columns, counted in numpy."""
-    start, end = (to_utc(b) for b in mtd_bounds(p))
+def positions(con: Connection, start: datetime, end: datetime, pol: Policy,
+              fast: bool | None = None) -> Positions:
+    """Every user with a counted cost in [start, end) (aware bounds), counted: how many, at
+    the target, over the cutoff unpaid, at each level. From the rollups the levels are
+    counted in DuckDB by the expression enforcement/level_sql.py writes; from the raw lines
+    every position comes out as two integer columns, counted in numpy."""
+    start, end = to_utc(start), to_utc(end)
+    if fast is None:
+        fast = rollups.ready(con)
     if fast:
         rows = records(con, "mtd_levels_rollup", prelude=level_rank_macro(pol),
-                       target=pol.target, **rollups.window(start, end))
+                       target=pol.target, cutoff=pol.cutoff, **rollups.window(start, end))
         levels = {level.value: 0 for level in LEVELS}
         for row in rows:
             levels[LEVELS[row["rank"]].value] = int(row["users"])
-        return (sum(int(r["users"]) for r in rows), sum(int(r["at_target"]) for r in rows),
-                levels)
+        return Positions(sum(int(r["users"]) for r in rows),
+                         sum(int(r["at_target"]) for r in rows),
+                         sum(int(r["over_cutoff_unpaid"]) for r in rows), levels)
     from enforcement.level_arrays import level_counts  # numpy, only on this path
 
     mtd = arrays(con, "mtd_positions", start=start, end=end)
     cost, revenue = mtd["cost_micro"], mtd["revenue_micro"]
-    return (len(cost), int(((revenue - cost) >= pol.target).sum()),
-            level_counts(cost, revenue, pol))
+    return Positions(len(cost), int(((revenue - cost) >= pol.target).sum()),
+                     int(((cost > pol.cutoff) & (revenue <= 0)).sum()),
+                     level_counts(cost, revenue, pol))
 
 
 def _computed(con: duckdb.DuckDBPyConnection, p: Period, pol: Policy,
@@ -197,7 +210,7 @@ def _computed(con: duckdb.DuckDBPyConnection, p: Period, pol: Policy,
     by: dict[str, dict[str, Decimal]] = {}
     for row in _windowed(con, "cost_breakdown", start, end, fast):
         by.setdefault(row["dimension"], {})[str(row["key"])] = usd(row["cost_micro"])
-    mtd_users, at_target, levels = _mtd_levels(con, p, pol, fast)
+    mtd_users, at_target, _, levels = positions(con, *mtd_bounds(p), pol, fast)
     retention = None
     if p.grain == "month":
         prev = make_period("month", previous_period("month", p.name), p.tz)

@@ -3,7 +3,8 @@
 -- all its revenue in micro-dollars, grouped by `level_rank(cost, revenue)`, the temporary
 -- macro enforcement/level_sql.py writes from the policy (the rule stays there). The same
 -- positions as mtd_positions.sql, which the raw path counts in numpy.
--- $target: the policy's profit target in micro-dollars.
+-- $target, $cutoff: the policy's profit target and cutoff in micro-dollars (over the cutoff
+-- unpaid: counted cost above it and revenue <= 0, the Daily page's and the alerts' rule).
 WITH c AS (
     SELECT user_key, sum(cost_micro) AS cost
     FROM (SELECT user_key, cost_micro FROM rollup_cost_months
@@ -38,6 +39,7 @@ WITH c AS (
     FROM c LEFT JOIN r USING (user_key)
 )
 SELECT level_rank(cost, revenue) AS rank, count(*) AS users,
-       count(*) FILTER (WHERE revenue - cost >= $target) AS at_target
+       count(*) FILTER (WHERE revenue - cost >= $target) AS at_target,
+       count(*) FILTER (WHERE cost > $cutoff AND revenue <= 0) AS over_cutoff_unpaid
 FROM positions
 GROUP BY 1

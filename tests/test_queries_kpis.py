@@ -440,3 +440,29 @@ def test_sql_figures_equal_the_plain_pandas_reference(march_duckdb, tz, grain, p
     policy = load_policy(POLICY)
     assert figures(K.kpis(march_duckdb, grain, period, tz, policy)) == figures(
         pandas_kpis(cost, rev, aff, grain, period, tz, policy))
+
+
+def test_positions_count_over_the_cutoff_unpaid_on_both_sides_of_it(make_db) -> None:
+    """`kpis.positions` (the alerts' and the verdict's counts) from the rollups and from the
+    raw lines equals a count over `user_totals`' rows, with the cutoff at each unpaid user's
+    exact month-to-date cost (not over it) and one micro-dollar below it (over it)."""
+    import dataclasses
+
+    from tests.conftest import without_rollups
+
+    db = make_db(costs=fx.MARCH_COSTS, revenue=fx.MARCH_REVENUE)
+    start, end = K.mtd_bounds(K.make_period("month", "2026-03", "UTC"))
+    seed = K.resolve_policy(None)
+    for con in (connect_read_only(db), without_rollups(db)):
+        rows = K.run(con, "user_totals", start=K.to_utc(start), end=K.to_utc(end))
+        unpaid = rows[rows["revenue_micro"] <= 0]["cost_micro"].tolist()
+        assert unpaid, "the fixture needs a user with no revenue"
+        for cutoff in {c + d for c in unpaid for d in (0, -1)}:
+            pol = dataclasses.replace(seed, cutoff=int(cutoff))
+            want = int(((rows["cost_micro"] > cutoff) & (rows["revenue_micro"] <= 0)).sum())
+            got = K.positions(con, start, end, pol)
+            assert got.over_cutoff_unpaid == want, cutoff
+            assert got.users == len(rows)
+            assert got.at_target == int(((rows["revenue_micro"] - rows["cost_micro"])
+                                         >= pol.target).sum())
+        con.close()

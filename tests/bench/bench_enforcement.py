@@ -1,7 +1,8 @@
 """Benchmark: the what-if replay, compiled (numba) against the plain loop over `decide`.
 
-The history is read once from the demo database (timed on its own row: the what-if page
-caches it); then the fast replay is timed warm (best of 3, after one run that loads the
+The history is read from the demo database (timed on its own row, best of 2: the first
+read of a fresh checkout also compiles the read's numba code; the what-if page caches
+the history); then the fast replay is timed warm (best of 3, after one run that loads the
 compiled code) and the plain replay once. Both must give the same per-user-month table
 and summary, or the benchmark fails. Target: fast under 2 s for 100,000 users x 1 month.
 `python -m tests.bench.bench_enforcement --db PATH --users N` runs it alone; without
@@ -48,9 +49,11 @@ def run(users: int, db: pathlib.Path) -> list[dict]:
     policy = load_policy(POLICY)
     start, end = replay_span(db, policy.timezone)
 
-    t0 = time.perf_counter()
-    history = read_history(db, start, end, policy.timezone)
-    read_s = time.perf_counter() - t0
+    read_s = float("inf")
+    for _ in range(2):
+        t0 = time.perf_counter()
+        history = read_history(db, start, end, policy.timezone)
+        read_s = min(read_s, time.perf_counter() - t0)
 
     replay_fast(history, policy, start, end)  # loads (or compiles) the numba code
     fast_s = float("inf")

@@ -45,9 +45,14 @@ WITH est AS (
     WHERE nth = 1 AND actual_ts >= $start
     GROUP BY action
 ), alone AS (
+    -- est's pairing rows of the week, read again without its window (est used twice was
+    -- materialised: 4 s at 1,000,000 users)
     SELECT action, count(*) AS estimates_alone
-    FROM est
-    WHERE pairing AND counted AND ts >= $start
+    FROM cost_events
+    WHERE pairing AND counted
+      AND coalesce(event_type, '') NOT LIKE '%\_completed' ESCAPE '\'
+      AND action <> 'error_handling'
+      AND ts >= $start AND ts < $end
     GROUP BY action
 )
 SELECT

@@ -377,7 +377,11 @@ def retention_cohorts(con: duckdb.DuckDBPyConnection, month: str, tz: str = "UTC
     import pandas as pd
 
     p = make_period("month", month, tz)
-    df = run(con, "retention_cohorts", tz=tz, end=p.utc()[1])
+    end = p.utc()[1]
+    if tz == "UTC" and rollups.ready(con):  # a UTC month is a month rollup: 45 M lines fewer
+        df = run(con, "retention_cohorts_rollup", end_month=end.date())
+    else:
+        df = run(con, "retention_cohorts", tz=tz, end=end)
     if df.empty:
         return pd.DataFrame(columns=["cohort", "months_since", "users", "cohort_size", "pct"])
     df["cohort"] = pd.to_datetime(df["cohort"]).dt.strftime("%Y-%m")

@@ -8,7 +8,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
 from core import audit
@@ -121,3 +124,19 @@ def test_users_page_lists_the_actions_before_a_search_and_opens_a_linked_user(
     assert not daily.exception
     shown = daily.selectbox[0]
     assert shown.value is not None and mask_phone(shown.value) == table["user"].dropna().iloc[0]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 4), st.integers(0, 30)), max_size=40,
+                unique_by=lambda r: r[1]), st.integers(0, 12))
+def test_the_most_cost_users_are_those_of_a_full_sort_ties_included(users, n) -> None:
+    """`actions._most_cost` sorts only the rows that can be in the top n: the same rows, in
+    the same order, as sorting everyone (few distinct costs, so ties cross the n-th)."""
+    from queries.actions import _most_cost
+
+    df = pd.DataFrame({"cost_micro": [c for c, _ in users],
+                       "user_id": [f"+1555{u:04d}" for _, u in users]})
+    want = df.sort_values(["cost_micro", "user_id"], ascending=[False, True]).head(n)
+    pd.testing.assert_frame_equal(_most_cost(df, n), want)
+    pd.testing.assert_frame_equal(_most_cost(df), df.sort_values(
+        ["cost_micro", "user_id"], ascending=[False, True]))

@@ -125,7 +125,8 @@ def read_sorted(con: duckdb.DuckDBPyConnection, lo: datetime, hi: datetime) -> H
         usr, txt = np.flatnonzero(kind == USER), np.flatnonzero(kind == TEXT)
         n_users = len(usr)
         # Kinds below USER are the events; the text rows are left out of the order.
-        req, rev, clk = kind_user_time_order(kind, code, ts, USER, n_users)
+        orders = kind_user_time_order(kind, code, ts, USER, n_users)
+        req, rev, clk = (orders[k] for k in (REQUEST, REVENUE, CLICK))
         if exact:
             req = settle_ties(req, code, ts, _ids_of(table))
         micro, name_codes = table.column("micro").to_numpy(), _filled(table, "name", -1)

@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from loaders import dynamo_items
-from loaders.pipeline import Chunk, LoadError, LoadResult, load
+from loaders.pipeline import Chunk, LoadError, LoadResult, load, native_parquet_columns
 from loaders.progress import TableProgress, terminal_progress
 from loaders.registry import Setting, Source
 
@@ -255,6 +255,17 @@ def _parquet_frames(name: str, gz: bool) -> Iterator[pa.Table]:
         yield pa.Table.from_batches([batch])
 
 
+def _stages_natively(name: str, gz: bool, table: str) -> bool:
+    """A local, uncompressed Parquet file of plain types: DuckDB reads it, not Arrow batches."""
+    if gz or name.startswith("s3://"):
+        return False
+    try:
+        schema = pq.read_schema(name)
+    except (OSError, ValueError, pa.ArrowException):
+        return False  # the Arrow path reports what is wrong with it
+    return native_parquet_columns(schema, table) is not None
+
+
 def _json_entries(name: str, gz: bool) -> Iterator[tuple[int, str, object]]:
     """(line number, raw text, a dict or the reason it is refused) for each non-blank line.
 
@@ -332,6 +343,10 @@ def file_chunks(name: str, table: str, fmt: str) -> Iterator[Chunk]:
         yield from _csv_chunks(name, gz, table)
         return
     if kind == "parquet":
+        if _stages_natively(name, gz, table):
+            rows = pq.ParquetFile(name).metadata.num_rows
+            yield Chunk(parquet=[(table, name)], rows_read=rows)
+            return
         for batch in _parquet_frames(name, gz):
             yield Chunk(frames={table: batch}, rows_read=batch.num_rows)
         return

@@ -78,6 +78,9 @@ class Chunk:
     frames: dict[str, Frame] = field(default_factory=dict)
     rejects: list[tuple[str, str, str]] = field(default_factory=list)
     rows_read: int | None = None
+    # (table, local Parquet file) pairs DuckDB stages itself: no Arrow batches in Python.
+    # Only files `native_parquet_columns` accepts (the text it stages is the Arrow path's).
+    parquet: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -171,9 +174,69 @@ def _to_string(col: pa.ChunkedArray) -> pa.ChunkedArray:
             pa.string())
 
 
+# Arrow types whose text DuckDB's cast writes exactly as Arrow's cast does (see
+# `_to_string`); a timestamp is written with all six places, as Arrow writes one.
+_NATIVE_CAST = {"string": "{c}::VARCHAR", "large_string": "{c}::VARCHAR", "bool": "{c}::VARCHAR",
+                "extension<arrow.json>": "{c}::VARCHAR",
+                "null": "NULL::VARCHAR", "timestamp[us]": "strftime({c}, '%Y-%m-%d %H:%M:%S.%f')",
+                **{f"{s}int{b}": "{c}::VARCHAR" for s in ("", "u") for b in (8, 16, 32, 64)}}
+
+
+def native_parquet_columns(schema: pa.Schema, table: str) -> list[str] | None:
+    """The SELECT list that stages a Parquet file of `schema` in DuckDB, or None.
+
+    None sends the file through Arrow batches instead (`_as_arrow`): a type whose text
+    the two casts write differently, a required column missing (each row is refused),
+    or names DuckDB would bind differently (it matches names ignoring case).
+    """
+    names = schema.names
+    if len({n.lower() for n in names}) < len(names):
+        return None
+    wanted = (*STAGE_COLUMNS[table], "_raw")
+    if any(n.lower() in wanted and n not in wanted for n in names):
+        return None
+    if any(c not in names for c in REQUIRED_COLUMNS[table]):
+        return None
+    select = []
+    for name in wanted:
+        if name not in names:
+            select.append(f"NULL::VARCHAR AS {name}")
+            continue
+        kind = schema.field(name).type
+        cast = "{c}::VARCHAR" if pa.types.is_decimal(kind) else _NATIVE_CAST.get(str(kind))
+        if cast is None:
+            return None
+        select.append(f"{cast.format(c=_quoted(name))} AS {name}")
+    return select
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _stage_parquet(con: duckdb.DuckDBPyConnection, table: str, path: str) -> int:
+    """Stage one Parquet file in DuckDB's own reader, in the file's row order."""
+    import pyarrow.parquet as pq  # (only a Parquet load needs it)
+
+    select = native_parquet_columns(pq.read_schema(path), table)
+    if select is None:
+        raise LoadError(f"{path}: not a file DuckDB can stage as given")
+    before = con.execute(f"SELECT count(*) FROM _stage_{table}").fetchone()[0]  # noqa: S608
+    # Row order is the file's, so "the first row wins" means the same on both paths.
+    con.execute("SET preserve_insertion_order = true")
+    try:
+        con.execute(f"INSERT INTO _stage_{table} SELECT {', '.join(select)} "  # noqa: S608
+                    "FROM read_parquet(?)", [path])
+    except duckdb.Error as exc:
+        raise LoadError(f"{path}: cannot be read ({exc})") from exc
+    finally:
+        con.execute("SET preserve_insertion_order = false")
+    return con.execute(f"SELECT count(*) FROM _stage_{table}").fetchone()[0] - before  # noqa: S608
+
+
 def _stage(con: duckdb.DuckDBPyConnection, chunk: Chunk, load_id: int, source: str) -> int:
     """Append a chunk to the staging tables; returns the source records it held."""
-    read = 0
+    read = sum(_stage_parquet(con, table, path) for table, path in chunk.parquet)
     for table, frame in chunk.frames.items():
         if table not in STAGE_COLUMNS:
             raise LoadError(f"unknown contract table {table!r}")
@@ -203,6 +266,12 @@ def _create_stages(con: duckdb.DuckDBPyConnection) -> None:
     for table, cols in STAGE_COLUMNS.items():
         col_sql = ", ".join(f"{c} VARCHAR" for c in (*cols, "_raw"))
         con.execute(f"CREATE OR REPLACE TEMP TABLE _stage_{table} ({col_sql})")
+
+
+def _drop_stages(con: duckdb.DuckDBPyConnection) -> None:
+    """Free the staged text before the rollups and the checkpoint need the memory."""
+    for name in (*(f"_stage_{t}" for t in STAGE_COLUMNS), "_norm", "_changed", "_touched_users"):
+        con.execute(f"DROP TABLE IF EXISTS {name}")
 
 
 def _publish_table(con: duckdb.DuckDBPyConnection, table: str, load_id: int,
@@ -309,6 +378,7 @@ def load(db: Path, source: str, chunks: Iterable[Chunk], *,
                         result.rejected_by_reason.get(reason, 0) + count)
             result.rows_rejected = sum(result.rejected_by_reason.values())
             _dedupe_rejects(con, result.load_id)
+            _drop_stages(con)
             result.seconds = time.perf_counter() - t0
             if callable(watermark):
                 watermark = watermark()

@@ -3,7 +3,8 @@
 `python tests/bench/floors/floor.py kpis DB START END MTD_START JSON_THRESHOLDS` prints the
 headline figures of kpis.sql as JSON; `... replay DB START END` reads the replay's rows
 unsorted into Arrow and prints their count; `... load DB TABLE=FILE ...` creates each table
-with `CREATE TABLE AS SELECT * FROM read_parquet` and checkpoints. It imports DuckDB and
+with `CREATE TABLE AS SELECT * FROM read_parquet` and checkpoints; `... append DB TABLE=FILE
+...` inserts each file into the existing table by column name and checkpoints. It imports DuckDB and
 nothing of ours, so its time is Python's start, DuckDB's import and the query.
 """
 
@@ -19,11 +20,15 @@ HERE = Path(__file__).resolve().parent
 
 def main(argv: list[str]) -> None:
     what, db = argv[0], argv[1]
-    if what == "load":
+    if what in ("load", "append"):
         con = duckdb.connect(db)
         for spec in argv[2:]:
             table, path = spec.split("=", 1)
-            con.execute(f"CREATE TABLE {table} AS SELECT * FROM read_parquet('{path}')")
+            if what == "load":
+                con.execute(f"CREATE TABLE {table} AS SELECT * FROM read_parquet('{path}')")
+            else:
+                con.execute(f"INSERT INTO {table} BY NAME "
+                            f"SELECT *, 'floor' AS source FROM read_parquet('{path}')")
         con.execute("CHECKPOINT")
         print(sum(con.execute(f"SELECT count(*) FROM {s.split('=')[0]}").fetchone()[0]
                   for s in argv[2:]))

@@ -1,0 +1,145 @@
+"""Benchmark: a whole month of Parquet files through the loading path, and a day's load on top.
+
+Issue 13's load goals beyond the ~2 M-line sample of `bench_floors`:
+- the bench database's month, every table written to Parquet (about 90 M rows at
+  1,000,000 users), loaded by `python -m loaders files` into an empty database, against the
+  floor's `CREATE TABLE AS` of the same files; its rows per second (the 100,000-user month
+  is the "10 M rows" of the goal) and the loader's peak memory;
+- a day's lines (the month's 16th again, 16 days later, with new ids: about 3 M rows at
+  1,000,000 users) loaded into a copy of the month, against the floor's `INSERT INTO ...
+  BY NAME` of the same files into another copy, in place.
+Row counts are checked equal on both sides. Each side runs once (minutes at 1,000,000).
+`python -m tests.bench.bench_month_load --db PATH --users N` runs it alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import duckdb
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+FLOOR = pathlib.Path(__file__).resolve().parent / "floors" / "floor.py"
+TABLES = {"cost_events": "--costs", "revenue_events": "--revenue",
+          "token_balances": "--tokens", "affiliate_events": "--affiliate"}
+DAY = "2026-03-16"
+SHIFT_DAYS = 16
+
+
+def _measured(cmd: list[str]) -> tuple[float, int]:
+    """Wall seconds and peak resident bytes of one process (its own rusage, not the runner's)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - t0
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise RuntimeError(f"{' '.join(cmd[:4])} failed: {err[-500:]}")
+    return seconds, usage.ru_maxrss * 1024
+
+
+def _export(db: pathlib.Path, folder: pathlib.Path, *, day: bool) -> int:
+    """Each table to `folder/<table>.parquet` (the whole month, or one day moved on); rows."""
+    folder.mkdir()
+    rows = 0
+    with duckdb.connect(str(db), read_only=True) as con:
+        con.execute("SET TimeZone = 'UTC'")
+        for table in TABLES:
+            time_col = "as_of" if table == "token_balances" else "ts"
+            if day:
+                key = "" if table == "token_balances" else ", 'next-' || event_id AS event_id"
+                drop = f"source, load_id, {time_col}" + ("" if not key else ", event_id")
+                select = (f"SELECT * EXCLUDE ({drop}){key}, "
+                          f"{time_col} + INTERVAL {SHIFT_DAYS} DAY AS {time_col} FROM {table} "
+                          f"WHERE CAST({time_col} AS DATE) = DATE '{DAY}'")
+            else:
+                select = f"SELECT * EXCLUDE (source, load_id) FROM {table}"
+            target = folder / f"{table}.parquet"
+            con.execute(f"COPY ({select}) TO '{target}' (FORMAT parquet)")
+            rows += con.execute(f"SELECT count(*) FROM read_parquet('{target}')").fetchone()[0]
+    return rows
+
+
+def _counts(db: pathlib.Path) -> dict[str, int]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+
+
+def _ours(db: pathlib.Path, folder: pathlib.Path) -> tuple[float, int]:
+    args = [a for t, flag in TABLES.items() for a in (flag, str(folder / f"{t}.parquet"))]
+    return _measured([sys.executable, "-m", "loaders", "files", "--db", str(db), *args])
+
+
+def _floor(mode: str, db: pathlib.Path, folder: pathlib.Path) -> float:
+    return _measured([sys.executable, str(FLOOR), mode, str(db),
+                      *(f"{t}={folder / t}.parquet" for t in TABLES)])[0]
+
+
+def _check(ours: pathlib.Path, floor: pathlib.Path) -> None:
+    if _counts(ours) != _counts(floor):
+        raise AssertionError(f"loaded {_counts(ours)}, floor {_counts(floor)}")
+
+
+def bench_month(users: int, db: pathlib.Path, work: pathlib.Path) -> list[dict]:
+    files = work / "month"
+    rows = _export(db, files, day=False)
+    ours_db, floor_db = work / "month-ours.duckdb", work / "month-floor.duckdb"
+    ours_s, peak = _ours(ours_db, files)
+    floor_s = _floor("load", floor_db, files)
+    _check(ours_db, floor_db)
+    for path in (ours_db, floor_db):
+        path.unlink()
+    return [
+        {"benchmark": f"a month of Parquet files ({rows:,} rows), full loading path "
+                      "(goal < 2 min at 1,000,000 users; ≥ 1.5 M rows/s at 10 M rows)",
+         "users": users, "figure": f"{ours_s:.1f} s ({rows / ours_s:,.0f} rows/s)",
+         "baseline": f"{floor_s:.1f} s CREATE TABLE AS ({rows / floor_s:,.0f} rows/s)",
+         "ratio": f"{ours_s / floor_s:.1f}x floor"},
+        {"benchmark": "the same load's peak memory (goal < 8 GB)", "users": users,
+         "figure": f"{peak / 1e9:.2f} GB", "baseline": "8 GB goal",
+         "ratio": f"{peak / 8e9:.2f}x goal"},
+    ]
+
+
+def bench_day(users: int, db: pathlib.Path, work: pathlib.Path) -> list[dict]:
+    files = work / "day"
+    rows = _export(db, files, day=True)
+    ours_db, floor_db = work / "day-ours.duckdb", work / "day-floor.duckdb"
+    for path in (ours_db, floor_db):
+        shutil.copyfile(db, path)
+    ours_s, _ = _ours(ours_db, files)
+    floor_s = _floor("append", floor_db, files)
+    _check(ours_db, floor_db)
+    return [{"benchmark": f"a day's load ({rows:,} rows) into the month "
+                          "(goal < 10 s at 1,000,000 users)",
+             "users": users, "figure": f"{ours_s:.1f} s", "baseline":
+             f"{floor_s:.1f} s INSERT in place", "ratio": f"{ours_s / floor_s:.1f}x floor"}]
+
+
+def run(users: int, db: pathlib.Path) -> list[dict]:
+    with tempfile.TemporaryDirectory(dir=db.parent) as tmp:
+        work = pathlib.Path(tmp)
+        return [*bench_month(users, db, work), *bench_day(users, db, work)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    from tests.bench.__main__ import bench_db, render
+
+    parser = argparse.ArgumentParser(prog="python -m tests.bench.bench_month_load")
+    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--db", type=pathlib.Path)
+    args = parser.parse_args(argv)
+    print(render(run(args.users, args.db or bench_db(args.users))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

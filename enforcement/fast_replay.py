@@ -18,14 +18,12 @@ import numba
 import numpy as np
 import pandas as pd
 
-from enforcement.levels import LEVELS
 from enforcement.months import month_label, month_start_us
 from enforcement.policy import Policy
 from enforcement.replay import TABLE_COLUMNS, History, ReplayResult, finish, resolve_months
 
 # Level ranks, as in levels.LEVELS.
 NORMAL, REDUCED, BASIC, GATED, PAYMENT = 0, 1, 2, 3, 4
-_LEVEL_NAMES = np.array([lv.value for lv in LEVELS], dtype=object)
 
 
 @numba.njit(cache=True, inline="always")
@@ -229,6 +227,6 @@ def replay_fast(history: History, policy: Policy, start: str | None = None,
         "not_served_affiliate_required": counts[:, 3],
         "not_served_insufficient_tokens": counts[:, 4],
         "tokens_spent": counts[:, 5], "cost": cost, "revenue": revenue,
-        "profit": revenue - cost, "level": _LEVEL_NAMES[level],
+        "profit": revenue - cost, "level": level,  # ranks: table_frame names them
     }
     return finish(policy, columns, span)

@@ -25,7 +25,7 @@ from enforcement.levels import LEVELS, NOT_SERVED_REASONS, Level
 from enforcement.money import to_micro, usd
 from enforcement.months import month_label, month_start_us, parse_month
 from enforcement.policy import Policy, PolicyError
-from enforcement.replay import History, ReplayResult, finish
+from enforcement.replay import LEVEL_NAMES, History, ReplayResult, finish, level_column
 
 RECORDED = "history as recorded"
 _EARLIEST = int(np.iinfo(np.int64).min)  # the probe folds from the first loaded event
@@ -265,7 +265,7 @@ def who_changes(base: pd.DataFrame, cand: pd.DataFrame, limit: int = 25) -> pd.D
     keys = ["user_id", "month"]
     cols = keys + ["level", "profit"]
     aligned = len(base) == len(cand) and all(
-        np.array_equal(base[k].to_numpy(), cand[k].to_numpy()) for k in keys)
+        base[k].array.equals(cand[k].array) for k in keys)
     if aligned:  # replays of one history have the same user-months, in the same order
         b, c = base[cols].reset_index(drop=True), cand[cols].reset_index(drop=True)
     else:
@@ -276,22 +276,31 @@ def who_changes(base: pd.DataFrame, cand: pd.DataFrame, limit: int = 25) -> pd.D
                           **{f: merged[f"{f}_b"].fillna(v) for f, v in fill.items()}})
         c = pd.DataFrame({**{k: merged[k] for k in keys},
                           **{f: merged[f"{f}_a"].fillna(v) for f, v in fill.items()}})
-    names = [lv.value for lv in LEVELS]
-    rank_b = pd.Categorical(b["level"], categories=names).codes.astype(np.int64)
-    rank_a = pd.Categorical(c["level"], categories=names).codes.astype(np.int64)
+    rank_b, rank_a = _ranks(b["level"]), _ranks(c["level"])
     profit_b = b["profit"].to_numpy(dtype=np.int64)
     profit_a = c["profit"].to_numpy(dtype=np.int64)
     shift, delta = np.abs(rank_a - rank_b), profit_a - profit_b
     moved = np.flatnonzero((shift > 0) | (delta != 0))
     # Largest shift, then largest |change|, then (user, month) order (the rows' order).
     top = moved[np.lexsort((moved, -np.abs(delta[moved]), -shift[moved]))][:limit]
+
+    def picked(frame: pd.DataFrame, column: str) -> np.ndarray:
+        return frame[column].iloc[top].to_numpy(dtype=object)  # only the shown rows as text
+
     return pd.DataFrame({
-        "user_id": b["user_id"].to_numpy()[top], "month": b["month"].to_numpy()[top],
-        "level_before": b["level"].to_numpy()[top], "level_after": c["level"].to_numpy()[top],
+        "user_id": picked(b, "user_id"), "month": picked(b, "month"),
+        "level_before": picked(b, "level"), "level_after": picked(c, "level"),
         "profit_before": [usd(int(v)) for v in profit_b[top]],
         "profit_after": [usd(int(v)) for v in profit_a[top]],
         "profit_change": [usd(int(v)) for v in delta[top]],
     })
+
+
+def _ranks(levels: pd.Series) -> np.ndarray:
+    """Each level's rank (its place in LEVELS): a replay table's codes, else from names."""
+    if isinstance(levels.dtype, pd.CategoricalDtype) and list(levels.cat.categories) == LEVEL_NAMES:
+        return levels.cat.codes.to_numpy(dtype=np.int64)
+    return level_column(levels.to_numpy(dtype=object)).codes.astype(np.int64)
 
 
 # -- the sensitivity sweep -------------------------------------------------------------------

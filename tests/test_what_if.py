@@ -21,6 +21,8 @@ from streamlit.testing.v1 import AppTest
 
 from enforcement import load_policy, save_policy, whatif
 from enforcement.decide import State
+from enforcement.fast_replay import replay_fast
+from enforcement.levels import LEVELS
 from enforcement.policy import Policy
 from enforcement.replay import History, replay_plain, to_us
 
@@ -320,3 +322,21 @@ def test_who_changes_puts_level_shifts_before_profit_moves() -> None:
                                                      movers["level_after"], strict=True)]
     assert shifts == sorted(shifts, reverse=True)
     assert all(isinstance(v, Decimal) for v in movers["profit_change"])
+
+
+def test_who_changes_reads_the_same_from_ranks_names_and_unaligned_tables() -> None:
+    """The tables' levels are a Categorical whose codes are the ranks; names say the same."""
+    policy = load_policy(SEED)
+    history = _history()
+    base = replay_fast(history, policy, MONTH, MONTH)
+    cand = replay_fast(history, policy.with_changes({"thresholds.free_tier": "0.10"}),
+                       MONTH, MONTH)
+    assert list(base.table["level"].cat.categories) == [lv.value for lv in LEVELS]
+    from_ranks = whatif.who_changes(base.table, cand.table)
+    as_names = [t.table.assign(level=t.table["level"].astype(object)) for t in (base, cand)]
+    from_names = whatif.who_changes(*as_names)
+    # The candidate in another order is not aligned: it goes through the merge.
+    unaligned = whatif.who_changes(base.table, cand.table.iloc[::-1].reset_index(drop=True))
+    assert len(from_ranks) > 1
+    pd.testing.assert_frame_equal(from_ranks, from_names)
+    pd.testing.assert_frame_equal(from_ranks, unaligned)

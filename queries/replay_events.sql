@@ -17,7 +17,7 @@ WITH done AS (              -- completions of the runtime's decided requests
 ), ev AS NOT MATERIALIZED (   -- read again per use: materialised, it spilled
     SELECT 0 AS kind, c.event_id, c.user_id, c.ts, c.action AS name,
            CAST(coalesce(c.requested_cost_usd, c.cost_usd) * 1000000 AS BIGINT) AS micro,
-           CAST(NULL AS BIGINT) AS tokens,
+           CAST(NULL AS INTEGER) AS tokens,
            CAST(CASE WHEN c.requested_cost_usd IS NULL THEN NULL
                      WHEN c.counted OR d.cost_usd IS NULL THEN c.cost_usd
                      ELSE d.cost_usd END * 1000000 AS BIGINT) AS recorded_cost_micro,

@@ -157,7 +157,7 @@ def events_by_user(history: History, lo: int, hi: int, user: int | None = None
         events[u].append((t, 0, eid, CLICK))
     i = pick(h.req_user, h.req_ts)
     for u, t, eid, action, est in zip(
-            h.req_user[i].tolist(), h.req_ts[i].tolist(), h.req_event_id[i].tolist(),
+            h.req_user[i].tolist(), h.req_ts[i].tolist(), h.request_ids(i).tolist(),
             h.req_action[i].tolist(), h.req_cost[i].tolist(), strict=True):
         events[u].append((t, 1, eid, REQUEST, str(action), est))
     for user_events in events.values():

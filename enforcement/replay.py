@@ -74,7 +74,10 @@ class History:
     req_ts: np.ndarray
     req_action: np.ndarray | pd.Categorical  # action names (either compares, takes, lists)
     req_cost: np.ndarray
-    req_event_id: np.ndarray
+    # Ranks that order ties as the event ids do; None where each request's rank is its
+    # position (the DuckDB read: 45 M of them were 360 MB at 1,000,000 users). Read them
+    # through `request_ids`.
+    req_event_id: np.ndarray | None
     rev_user: np.ndarray
     rev_ts: np.ndarray
     rev_stream: np.ndarray  # object: stream names
@@ -97,6 +100,10 @@ class History:
     @property
     def n_requests(self) -> int:
         return len(self.req_ts)
+
+    def request_ids(self, rows: np.ndarray) -> np.ndarray:
+        """The ranks of the requests at positions `rows`."""
+        return np.asarray(rows) if self.req_event_id is None else self.req_event_id[rows]
 
     @classmethod
     def from_rows(

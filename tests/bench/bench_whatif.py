@@ -68,7 +68,8 @@ def first_users(history: History, n: int) -> History:
                       dtype="Int64")
     tokens[~history.rev_has_tokens[v]] = pd.NA
     return History.from_frames(
-        pd.DataFrame({"event_id": history.req_event_id[r], "user_id": keep[history.req_user[r]],
+        pd.DataFrame({"event_id": history.request_ids(np.flatnonzero(r)),
+                      "user_id": keep[history.req_user[r]],
                       "ts_us": history.req_ts[r], "action": history.req_action[r],
                       "cost_micro": history.req_cost[r]}),
         pd.DataFrame({"event_id": history.rev_event_id[v], "user_id": keep[history.rev_user[v]],

@@ -11,6 +11,8 @@ the replay's time), put in fold order by `enforcement/event_order.py`. Another e
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -63,11 +65,25 @@ def read_history(db: Path | str | Connection, start: str, end: str, tz: str) -> 
     con = db if open_already else connect_read_only(Path(db))
     try:
         if isinstance(con, duckdb.DuckDBPyConnection):
-            return read_sorted(con, lo, hi)
+            history = read_sorted(con, lo, hi)
+            _give_back_memory()
+            return history
         return read_frames(con, lo, hi)
     finally:
         if con is not db:
             con.close()
+
+
+def _give_back_memory() -> None:
+    """Return what the read freed to the system, not to the allocators' free lists.
+
+    Its Arrow table and numpy intermediates are gone once `read_sorted` returns, but Arrow's
+    pool and glibc's malloc keep the pages for reuse: in the app, 1.9 GB of a 4.8 GB process
+    after reading 1,000,000 users' month (2.9 GB after this).
+    """
+    pa.default_memory_pool().release_unused()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: its allocator decides
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def read_frames(con: Connection, lo: datetime, hi: datetime) -> History:

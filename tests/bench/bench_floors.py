@@ -6,9 +6,10 @@ the minimal DuckDB program that gives the same answer (`floors/floor.py`):
   the floor's headline figures are checked equal to ours first.
 - The month's replay: `python -m enforcement replay` (read + decide) against an unsorted
   read of the same rows into Arrow (floors/replay_read.sql); row counts checked.
-- A Parquet load of about LOAD_COST_LINES cost lines (the bench database's first users,
-  all four tables): `python -m loaders files` (validate, refuse, upsert, pair, publish)
-  against `CREATE TABLE AS SELECT * FROM read_parquet` and a checkpoint; rows checked.
+- A load of about LOAD_COST_LINES cost lines (the bench database's first users, all four
+  tables), as Parquet, CSV and JSON Lines files: `python -m loaders files` (validate,
+  refuse, upsert, pair, publish) against `CREATE TABLE AS SELECT * FROM read_<format>` and
+  a checkpoint; rows checked.
 `python -m tests.bench.bench_floors --db PATH --users N` runs it alone.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import pathlib
 import subprocess
 import sys
@@ -110,7 +112,16 @@ def bench_replay(users: int, db: pathlib.Path) -> list[dict]:
                  floor_s, "unsorted read to Arrow")]
 
 
+# How DuckDB writes each contract format, and the floor's reader of it.
+FORMATS = {"parquet": "(FORMAT parquet)", "csv": "(FORMAT csv, HEADER)",
+           "jsonl": "(FORMAT json)"}
+# The sample is the same ~2 M lines at 100,000 users and above, and the text formats take
+# minutes through the loading path (Python reads them line by line): they run once.
+TEXT_LOAD_MAX_USERS = int(os.environ.get("BENCH_TEXT_LOAD_MAX_USERS", "100000"))
+
+
 def bench_load(users: int, db: pathlib.Path) -> list[dict]:
+    rows = []
     with tempfile.TemporaryDirectory(dir=db.parent) as tmp:
         work = pathlib.Path(tmp)
         with duckdb.connect(str(db), read_only=True) as con:
@@ -120,33 +131,50 @@ def bench_load(users: int, db: pathlib.Path) -> list[dict]:
             con.execute("CREATE TEMP TABLE _users AS SELECT DISTINCT user_id FROM cost_events "
                         "ORDER BY user_id LIMIT ?", [sample])
             for table in TABLES:
-                con.execute(f"COPY (SELECT * EXCLUDE (source, load_id) FROM {table} "
-                            f"WHERE user_id IN (FROM _users)) TO '{work / table}.parquet' "
-                            "(FORMAT parquet)")
+                for ext, options in FORMATS.items():
+                    con.execute(f"COPY (SELECT * EXCLUDE (source, load_id) FROM {table} "
+                                f"WHERE user_id IN (FROM _users)) TO '{work / table}.{ext}' "
+                                f"{options}")
             cost_lines = con.execute(f"SELECT count(*) FROM read_parquet("
                                      f"'{work / 'cost_events'}.parquet')").fetchone()[0]
-        args = [a for t, flag in TABLES.items() for a in (flag, str(work / f"{t}.parquet"))]
-        ours, base = work / "ours.duckdb", work / "floor.duckdb"
-        t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "loaders", "files", "--db", str(ours), *args],
-                       cwd=ROOT, check=True, capture_output=True)
-        ours_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        subprocess.run([sys.executable, str(FLOOR), "load", str(base),
-                        *(f"{t}={work / t}.parquet" for t in TABLES)], check=True,
-                       capture_output=True)
-        floor_s = time.perf_counter() - t0
-        with duckdb.connect(str(ours), read_only=True) as a, \
-                duckdb.connect(str(base), read_only=True) as b:
-            for table in TABLES:
-                n, m = (c.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for c in (a, b))
-                if n != m:
-                    raise AssertionError(f"{table}: loaded {n} rows, floor {m}")
-    row = _row(f"Parquet load ({cost_lines:,} cost lines, {sample:,} users; goal ≤ 3x)", users,
-               ours_s,
-               floor_s, "CREATE TABLE AS")
-    row["figure"] += f" ({cost_lines / ours_s:,.0f} cost lines/s)"
-    return [row]
+        for ext in FORMATS:
+            if ext != "parquet" and users > TEXT_LOAD_MAX_USERS:
+                rows.append({"benchmark": f"{ext} load (goal ≤ 3x)", "users": users,
+                             "figure": f"not run above {TEXT_LOAD_MAX_USERS:,} users "
+                                       "(the same sample)",
+                             "baseline": "BENCH_TEXT_LOAD_MAX_USERS=1000000 runs it",
+                             "ratio": "–"})
+                continue
+            ours_s, floor_s = _load_both(work, ext)
+            row = _row(f"{ext} load ({cost_lines:,} cost lines, {sample:,} users; goal ≤ 3x)",
+                       users, ours_s, floor_s, "CREATE TABLE AS")
+            row["figure"] += f" ({cost_lines / ours_s:,.0f} cost lines/s)"
+            rows.append(row)
+    return rows
+
+
+def _load_both(work: pathlib.Path, ext: str) -> tuple[float, float]:
+    """`python -m loaders files` and the floor on one format's files; their row counts equal."""
+    args = [a for t, flag in TABLES.items() for a in (flag, str(work / f"{t}.{ext}"))]
+    ours, base = work / f"ours-{ext}.duckdb", work / f"floor-{ext}.duckdb"
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "loaders", "files", "--db", str(ours), *args],
+                   cwd=ROOT, check=True, capture_output=True)
+    ours_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, str(FLOOR), "load", str(base),
+                    *(f"{t}={work / t}.{ext}" for t in TABLES)], check=True,
+                   capture_output=True)
+    floor_s = time.perf_counter() - t0
+    with duckdb.connect(str(ours), read_only=True) as a, \
+            duckdb.connect(str(base), read_only=True) as b:
+        for table in TABLES:
+            n, m = (c.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for c in (a, b))
+            if n != m:
+                raise AssertionError(f"{ext} {table}: loaded {n} rows, floor {m}")
+    for path in (ours, base):
+        path.unlink()
+    return ours_s, floor_s
 
 
 def run(users: int, db: pathlib.Path) -> list[dict]:

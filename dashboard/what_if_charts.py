@@ -28,7 +28,8 @@ def levels_chart(base: dict[str, Any], cand: dict[str, Any]) -> go.Figure:
          "users": summary["users_by_level"][lv.value]}
         for side, summary in (("baseline", base), ("edited policy", cand)) for lv in LEVELS])
     fig = px.bar(frame, x="level", y="users", color="policy", barmode="group",
-                 title="Users by level at month end, before and after (users)",
+                 # two lines: one is wider than a phone (390 px) and was cut off there
+                 title="Users by level at month end,<br>before and after (users)",
                  labels={"users": "users (user-months with a request)", "level": "level"},
                  color_discrete_sequence=[BASELINE_COLOUR, CANDIDATE_COLOUR])
     fig.update_yaxes(tickformat=",d")
@@ -53,7 +54,7 @@ def profit_chart(base: pd.DataFrame, cand: pd.DataFrame, target: Decimal) -> go.
                        labels={"profit": "profit per user-month (USD)"})
     fig.add_vline(x=float(target), line_dash="dash", line_color=TARGET_COLOUR,
                   annotation_text=f"target ${target}", annotation_position="top right")
-    clipped = " – 0.5% tails at each end not drawn" if len(shown) < len(frame) else ""
+    clipped = "<br>0.5% tails at each end not drawn" if len(shown) < len(frame) else ""
     fig.update_yaxes(tickformat=",d")
     fig.update_xaxes(tickprefix="$", tickformat=",.2~f")
     fig.update_layout(yaxis_title="user-months", legend_title_text="",

@@ -14,6 +14,7 @@ import pkgutil
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 from loaders.demo import DEFAULT_SEED, DemoSpec, generate, month_starts
@@ -75,6 +76,18 @@ def render(rows: list[dict]) -> str:
              for row in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def run_alone(run: Callable[[int, Path], list[dict]], prog: str,
+              argv: list[str] | None = None) -> int:
+    """One benchmark module as its own command: `--users N [--db PATH]` (by default the
+    kept database of that size), its rows printed as the whole run prints them."""
+    parser = argparse.ArgumentParser(prog=prog)
+    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--db", type=Path)
+    args = parser.parse_args(argv)
+    print(render(run(args.users, args.db or bench_db(args.users))))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,7 +15,6 @@ the minimal DuckDB program that gives the same answer (`floors/floor.py`):
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import pathlib
@@ -181,14 +180,9 @@ def run(users: int, db: pathlib.Path) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from tests.bench.__main__ import bench_db, render
+    from tests.bench.__main__ import run_alone
 
-    parser = argparse.ArgumentParser(prog="python -m tests.bench.bench_floors")
-    parser.add_argument("--users", type=int, default=10_000)
-    parser.add_argument("--db", type=pathlib.Path)
-    args = parser.parse_args(argv)
-    print(render(run(args.users, args.db or bench_db(args.users))))
-    return 0
+    return run_alone(run, "python -m tests.bench.bench_floors", argv)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ BENCH_MONTH_LOAD_MAX_USERS (default 100,000) it is not run, and its row says so.
 
 from __future__ import annotations
 
-import argparse
 import os
 import pathlib
 import shutil
@@ -139,14 +138,9 @@ def run(users: int, db: pathlib.Path) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from tests.bench.__main__ import bench_db, render
+    from tests.bench.__main__ import run_alone
 
-    parser = argparse.ArgumentParser(prog="python -m tests.bench.bench_month_load")
-    parser.add_argument("--users", type=int, default=10_000)
-    parser.add_argument("--db", type=pathlib.Path)
-    args = parser.parse_args(argv)
-    print(render(run(args.users, args.db or bench_db(args.users))))
-    return 0
+    return run_alone(run, "python -m tests.bench.bench_month_load", argv)
 
 
 if __name__ == "__main__":

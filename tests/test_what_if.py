@@ -308,12 +308,16 @@ def test_sweep_passes_through_the_current_value() -> None:
         Decimal("1.75"), Decimal("3.00"))
 
 
-def test_who_changes_puts_level_shifts_before_profit_moves() -> None:
+def _free_tier_edit(engine):  # noqa: ANN001, ANN202 - replay_plain or replay_fast
+    """The seed policy and its free tier cut to $0.10, replayed over the month by `engine`."""
     policy = load_policy(SEED)
     history = _history()
-    base = replay_plain(history, policy, MONTH, MONTH)
-    cand = replay_plain(history, policy.with_changes({"thresholds.free_tier": "0.10"}),
-                        MONTH, MONTH)
+    return (engine(history, policy, MONTH, MONTH),
+            engine(history, policy.with_changes({"thresholds.free_tier": "0.10"}), MONTH, MONTH))
+
+
+def test_who_changes_puts_level_shifts_before_profit_moves() -> None:
+    base, cand = _free_tier_edit(replay_plain)
     movers = whatif.who_changes(base.table, cand.table)
     assert not movers.empty
     rank = {"normal": 0, "reduced_quality": 1, "basic_only": 2, "affiliate_gated": 3,
@@ -326,11 +330,7 @@ def test_who_changes_puts_level_shifts_before_profit_moves() -> None:
 
 def test_who_changes_reads_the_same_from_ranks_names_and_unaligned_tables() -> None:
     """The tables' levels are a Categorical whose codes are the ranks; names say the same."""
-    policy = load_policy(SEED)
-    history = _history()
-    base = replay_fast(history, policy, MONTH, MONTH)
-    cand = replay_fast(history, policy.with_changes({"thresholds.free_tier": "0.10"}),
-                       MONTH, MONTH)
+    base, cand = _free_tier_edit(replay_fast)
     assert list(base.table["level"].cat.categories) == [lv.value for lv in LEVELS]
     from_ranks = whatif.who_changes(base.table, cand.table)
     as_names = [t.table.assign(level=t.table["level"].astype(object)) for t in (base, cand)]

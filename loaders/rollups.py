@@ -20,10 +20,10 @@ from queries.rollups import VERSION
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 TABLES = ("rollup_users", "rollup_cost_days", "rollup_revenue_days", "rollup_breakdown_days",
-          "rollup_cost_months", "rollup_revenue_months", "rollup_mtd_days", "rollup_day_marks",
-          "rollup_state")
+          "rollup_cost_months", "rollup_revenue_months", "rollup_mtd_days", "rollup_accuracy_days",
+          "rollup_day_marks", "rollup_state")
 TEMP_TABLES = ("rollup_marks_now", "rollup_changed_days", "rollup_cost_lines",
-               "rollup_revenue_lines", "rollup_changed_months")
+               "rollup_revenue_lines", "rollup_changed_months", "rollup_accuracy_changed")
 
 
 def _script(name: str) -> str:

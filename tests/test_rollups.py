@@ -9,6 +9,7 @@ import random
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from loaders.pipeline import Chunk, load
 from loaders.publish import connect_read_only, new_version
 from queries import kpis as K
 from queries import rollups as read_rollups
-from queries import weekly
+from queries import weekly, weekly_costs
 from tests.conftest import without_rollups
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +39,7 @@ ROLLUP_ORDER = {
     "rollup_cost_months": "month, user_key",
     "rollup_revenue_months": "month, user_key",
     "rollup_mtd_days": "day, user_key",
+    "rollup_accuracy_days": "day, action",
     "rollup_day_marks": "day",
     "rollup_state": "cost_rows",
 }
@@ -66,6 +68,27 @@ def _business(seed: int, users: int = 60) -> dict[str, list[dict]]:
     return {"cost_events": costs, "revenue_events": revenue}
 
 
+def _estimates(seed: int, users: int = 40, pairing: bool = True) -> list[dict]:
+    """Estimates and `_completed` actuals around UTC midnights, seconds apart: pairs that
+    cross a day, actuals after the next estimate or past two minutes, two actuals for one
+    estimate. `pairing`: `counted` left to the loader; else the source says it."""
+    rnd = random.Random(seed)
+    tag = "p" if pairing else "g"
+    lines = []
+    for u in range(users):
+        phone = f"+1556{seed:03d}{u:03d}{int(pairing)}"
+        t = datetime(2026, 3, 1 + rnd.randrange(20)) - timedelta(minutes=rnd.randrange(4))
+        for i in range(rnd.randrange(10, 30)):
+            t += timedelta(seconds=rnd.choice([0, 1, 20, 59, 60, 119, 120, 121, 300, 43200]))
+            action = rnd.choice(["meal_plan", "recipe_search", "error_handling"])
+            actual = rnd.random() < 0.55
+            lines.append({"event_id": f"{tag}{seed}-{u}-{i}", "user_id": phone, "ts": t,
+                          "action": action, "event_type": action + "_completed" * actual,
+                          "cost_usd": rnd.choice(["0.010000", "0.050000", "0.120000"]),
+                          **({} if pairing else {"counted": actual or rnd.random() < 0.3})})
+    return lines
+
+
 def _load(db: Path, frames: dict[str, list[dict]]) -> None:
     result = load(db, "test", [Chunk(frames=frames)])
     assert result.rows_rejected == 0, result.rejected_by_reason
@@ -81,6 +104,8 @@ def _rollup_rows(db: Path) -> dict[str, list[tuple]]:
 def business_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     db = tmp_path_factory.mktemp("rollups") / "business.duckdb"
     _load(db, _business(seed=1))
+    _load(db, {"cost_events": _estimates(seed=1)})
+    _load(db, {"cost_events": _estimates(seed=1, pairing=False)})
     return db
 
 
@@ -151,6 +176,18 @@ def test_weekly_crossings_in_utc_from_the_rollups_equal_the_raw_lines(business_d
     assert crossed > 100  # every week and limit crossed by someone, not empties equal
 
 
+def test_weekly_estimate_accuracy_in_utc_from_the_rollups_equals_the_raw_lines(business_db):
+    fast, raw = connect_read_only(business_db), without_rollups(business_db)
+    pairs = alone = 0
+    for week in ("2026-W08", "2026-W09", "2026-W10", "2026-W11", "2026-W12", "2026-W13"):
+        got = weekly_costs.estimate_accuracy(fast, week=week, tz="UTC")
+        want = weekly_costs.estimate_accuracy(raw, week=week, tz="UTC")
+        pd.testing.assert_frame_equal(got, want)
+        pairs += int(want["pairs"].sum())
+        alone += int(want["estimates_alone"].sum())
+    assert pairs > 50 and alone > 10  # pairs of both kinds of source, and estimates alone
+
+
 def test_a_window_without_a_whole_utc_day_is_read_from_the_raw_lines_alone():
     start, end = datetime(2026, 3, 14, 23), datetime(2026, 3, 15, 23)  # a Paris day
     w = read_rollups.window(start, end)
@@ -200,7 +237,29 @@ def test_every_later_load_keeps_the_rollups_equal_to_a_full_rebuild(tmp_path):
     db, rebuilt = tmp_path / "kept.duckdb", tmp_path / "rebuilt.duckdb"
     frames = _business(seed=2)
     _load(db, frames)
+    _load(db, {"cost_events": _estimates(seed=2)})
+    p = "+15558880001"
+
+    def paired(i: int, ts: datetime, action: str, actual: bool, **given: bool) -> dict:
+        return {"event_id": f"pp{i}", "user_id": p, "ts": ts, "action": action,
+                "event_type": action + "_completed" * actual, "cost_usd": "0.050000", **given}
+
+    _load(db, {"cost_events": [paired(1, datetime(2026, 3, 20, 23, 59), "meal_plan", False),
+                               paired(2, datetime(2026, 3, 21, 0, 0, 20), "meal_plan", True),
+                               ]})
+    _load(db, {"cost_events": [  # the source says which estimates an actual replaced
+        paired(6, datetime(2026, 3, 21, 23, 58), "meal_plan", False, counted=False),
+        paired(7, datetime(2026, 3, 21, 23, 58, 30), "meal_plan", True, counted=True),
+        paired(3, datetime(2026, 3, 21, 23, 59, 45), "meal_plan", False, counted=False)]})
     changes = [
+        # an estimate late on 20 March ends the window of the one before it: the pair across
+        # midnight goes, and 21 March's accuracy with it, though no line of the 21st changed
+        {"cost_events": [paired(4, datetime(2026, 3, 20, 23, 59, 50), "recipe_search",
+                                False)]},
+        # its actual just after midnight pairs with that estimate 55 s before it, on the
+        # day before, which no line of this load touched
+        {"cost_events": [paired(5, datetime(2026, 3, 22, 0, 0, 40), "meal_plan", True,
+                                counted=True)]},
         # a new day's lines, a new user among them
         {"cost_events": [{"event_id": "n1", "user_id": "+15559990001",
                           "ts": datetime(2026, 4, 10, 9), "action": "meal_plan",
@@ -217,7 +276,9 @@ def test_every_later_load_keeps_the_rollups_equal_to_a_full_rebuild(tmp_path):
         {"cost_events": [{**next(r for r in frames["cost_events"][1:] if r["counted"]),
                           "user_id": "+15559990003"}]},
     ]
-    days_changed = []
+    days_changed, accuracy = [], []
+    start = _pairs_by_day(_rollup_rows(db))
+    pairs_21, pairs_22 = start[date(2026, 3, 21)], start[date(2026, 3, 22)]
     for change in changes:
         before = _rollup_rows(db)["rollup_day_marks"]
         _load(db, change)
@@ -235,11 +296,24 @@ def test_every_later_load_keeps_the_rollups_equal_to_a_full_rebuild(tmp_path):
                       "rollup_revenue_months", "rollup_mtd_days"):
             assert _by_phone(kept, table) == _by_phone(full, table)
         assert [r[1:] for r in kept["rollup_users"]] == [r[1:] for r in full["rollup_users"]]
-        for table in ("rollup_breakdown_days", "rollup_day_marks", "rollup_state"):
+        for table in ("rollup_breakdown_days", "rollup_accuracy_days", "rollup_day_marks",
+                      "rollup_state"):
             assert kept[table] == full[table]
-    assert days_changed[0] == 1  # one new day rolled up, the month kept
-    assert days_changed[1] == 2  # the day the line left and the day it joined
-    assert days_changed[3] == 1  # the user alone moved: its day is rolled up again
+        accuracy.append(_pairs_by_day(kept))
+    assert accuracy[0][date(2026, 3, 21)] == pairs_21 - 1  # the pair across midnight went
+    assert accuracy[1][date(2026, 3, 22)] == pairs_22 + 1  # the pair across midnight came
+    assert days_changed[:2] == [1, 1]  # each the day of its one line
+    assert days_changed[2] == 1  # one new day rolled up, the month kept
+    assert days_changed[3] == 2  # the day the line left and the day it joined
+    assert days_changed[5] == 1  # the user alone moved: its day is rolled up again
+
+
+def _pairs_by_day(rows: dict[str, list[tuple]]) -> Counter:
+    """The estimate-actual pairs of each UTC day, over every action."""
+    days: Counter = Counter()
+    for day, _action, pairs, *_ in rows["rollup_accuracy_days"]:
+        days[day] += pairs
+    return days
 
 
 def _by_phone(rows: dict[str, list[tuple]], table: str) -> list[tuple]:

@@ -4,7 +4,8 @@
 CREATE OR REPLACE TEMP TABLE rollup_marks_now AS
 WITH c AS (
     SELECT CAST(ts AS DATE) AS day, count(*) AS lines,
-           sum(hash(event_id, user_id, ts, cost_usd, counted, action, category)) AS h
+           sum(hash(event_id, user_id, ts, cost_usd, counted, action, category,
+                    event_type, pairing)) AS h
     FROM cost_events GROUP BY 1
 ), r AS (
     SELECT CAST(ts AS DATE) AS day, count(*) AS lines,

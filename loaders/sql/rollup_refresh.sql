@@ -118,6 +118,63 @@ WHERE rollup_users.user_key = f.user_key
        OR rollup_users.first_premium_ts IS DISTINCT FROM f.first_premium_ts
        OR rollup_users.first_tokens_ts IS DISTINCT FROM f.first_tokens_ts);
 
+-- Estimate accuracy per UTC day of the actual and action: the pairs of
+-- queries/weekly_estimate_accuracy.sql (the same rule, held equal to it by the tests), so a
+-- UTC week reads a few rows per day. An actual pairs with an estimate up to two minutes
+-- before it, so a changed day changes the next day's pairs too; each day so rolled up reads
+-- its own lines and the two minutes before it (an estimate's next estimate, which ends its
+-- window, only matters when it comes before the actual, so it is among those lines).
+CREATE OR REPLACE TEMP TABLE rollup_accuracy_changed AS
+SELECT day FROM rollup_changed_days
+UNION
+SELECT CAST(day + INTERVAL 1 DAY AS DATE) FROM rollup_changed_days;
+
+DELETE FROM rollup_accuracy_days WHERE day IN (SELECT day FROM rollup_accuracy_changed);
+
+INSERT INTO rollup_accuracy_days
+WITH lines AS (
+    SELECT event_id, user_id, ts, action, cost_usd, counted, pairing,
+           coalesce(event_type, '') LIKE '%\_completed' ESCAPE '\' AS is_actual
+    FROM cost_events
+    WHERE CAST(ts AS DATE) IN (SELECT day FROM rollup_accuracy_changed)
+       OR CAST(ts + INTERVAL 2 MINUTE AS DATE) IN (SELECT day FROM rollup_accuracy_changed)
+), est AS (
+    SELECT event_id, user_id, ts, action, cost_usd, pairing,
+           lead(ts) OVER (PARTITION BY user_id, pairing ORDER BY ts, event_id) AS next_ts
+    FROM lines
+    WHERE (pairing OR NOT counted) AND NOT is_actual AND action <> 'error_handling'
+), done AS (
+    SELECT event_id, user_id, ts, action, cost_usd, pairing FROM lines WHERE is_actual
+), matched AS (
+    SELECT e.action, e.cost_usd AS estimated, d.cost_usd AS actual, d.ts AS actual_ts,
+           row_number() OVER (PARTITION BY e.event_id ORDER BY d.ts, d.event_id) AS nth
+    FROM est e
+    JOIN done d
+      ON d.user_id = e.user_id AND d.action = e.action AND d.pairing = e.pairing
+     AND d.ts >= e.ts AND d.ts <= e.ts + INTERVAL 2 MINUTE
+     AND (e.next_ts IS NULL OR d.ts < e.next_ts)
+), paired AS (
+    SELECT CAST(actual_ts AS DATE) AS day, action,
+           count(*)                                                   AS pairs,
+           CAST(sum(estimated) * 1000000 AS BIGINT)                   AS estimated_micro,
+           CAST(sum(actual) * 1000000 AS BIGINT)                      AS actual_micro,
+           CAST(sum(abs(estimated - actual)) * 1000000 AS BIGINT)     AS abs_error_micro
+    FROM matched
+    WHERE nth = 1 AND CAST(actual_ts AS DATE) IN (SELECT day FROM rollup_accuracy_changed)
+    GROUP BY 1, 2
+), alone AS (
+    SELECT CAST(ts AS DATE) AS day, action, count(*) AS estimates_alone
+    FROM lines
+    WHERE pairing AND counted AND NOT is_actual AND action <> 'error_handling'
+      AND CAST(ts AS DATE) IN (SELECT day FROM rollup_accuracy_changed)
+    GROUP BY 1, 2
+)
+SELECT coalesce(p.day, a.day), coalesce(p.action, a.action), coalesce(p.pairs, 0),
+       coalesce(p.estimated_micro, 0), coalesce(p.actual_micro, 0),
+       coalesce(p.abs_error_micro, 0), coalesce(a.estimates_alone, 0)
+FROM paired p
+FULL OUTER JOIN alone a ON a.day = p.day AND a.action = p.action;
+
 DELETE FROM rollup_day_marks;
 INSERT INTO rollup_day_marks SELECT * FROM rollup_marks_now;
 -- (rollups.refresh then writes rollup_state: the row counts and the layout's version)

@@ -43,6 +43,16 @@ CREATE TABLE IF NOT EXISTS rollup_breakdown_days (  -- counted cost per UTC day,
     cost_micro BIGINT NOT NULL
 );
 
+CREATE TABLE IF NOT EXISTS rollup_accuracy_days (  -- estimate accuracy per UTC day and action
+    day             DATE NOT NULL,         -- the actual's day (estimates_alone: the estimate's)
+    action          VARCHAR NOT NULL,
+    pairs           BIGINT NOT NULL,       -- queries/weekly_estimate_accuracy.sql's pairs
+    estimated_micro BIGINT NOT NULL,
+    actual_micro    BIGINT NOT NULL,
+    abs_error_micro BIGINT NOT NULL,
+    estimates_alone BIGINT NOT NULL        -- pairing estimates without an actual (they count)
+);
+
 CREATE TABLE IF NOT EXISTS rollup_day_marks (  -- what each day's raw lines looked like when rolled up
     day           DATE NOT NULL,
     cost_lines    BIGINT NOT NULL,

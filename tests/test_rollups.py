@@ -188,6 +188,17 @@ def test_weekly_estimate_accuracy_in_utc_from_the_rollups_equals_the_raw_lines(b
     assert pairs > 50 and alone > 10  # pairs of both kinds of source, and estimates alone
 
 
+def test_estimates_paired_in_parts_by_phone_are_the_pairs_of_one_pass(business_db, tmp_path,
+                                                                     monkeypatch):
+    copy = tmp_path / "parts.duckdb"
+    shutil.copyfile(business_db, copy)
+    monkeypatch.setattr(rollups, "ACCURACY_LINES_PER_PART", 150)  # several parts a day
+    rollups.rebuild(copy)
+    whole, parts = _rollup_rows(business_db), _rollup_rows(copy)
+    assert parts["rollup_accuracy_days"] == whole["rollup_accuracy_days"]
+    assert sum(_pairs_by_day(whole).values()) > 50
+
+
 def test_a_window_without_a_whole_utc_day_is_read_from_the_raw_lines_alone():
     start, end = datetime(2026, 3, 14, 23), datetime(2026, 3, 15, 23)  # a Paris day
     w = read_rollups.window(start, end)

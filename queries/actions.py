@@ -17,13 +17,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pandas as pd
 
 from core import formats
 from enforcement.policy import Policy
 from queries import kpis as K
 from queries import run
+from queries.ranking import most
 
 TOP_BELOW = 10
 RATE_FACTOR = 10
@@ -40,16 +40,6 @@ def _user_rows(df: pd.DataFrame, kind: str, detail: str) -> list[dict]:
              "requests": int(r.requests), "level": r.level} for r in df.itertuples()]
 
 
-def _most_cost(df: pd.DataFrame, n: int | None = None) -> pd.DataFrame:
-    """Most cost first, then by user id; only the top `n` (all without `n`). A million
-    users are not sorted for ten: the rows at or above the n-th largest cost are."""
-    if n is not None and 0 < n < len(df):
-        cost = df["cost_micro"].to_numpy()
-        df = df[cost >= np.partition(cost, len(cost) - n)[len(cost) - n]]
-    out = df.sort_values(["cost_micro", "user_id"], ascending=[False, True])
-    return out if n is None else out.head(n)
-
-
 def action_needed(con: duckdb.DuckDBPyConnection, day: str, tz: str, policy: Policy | str | Path,
                   *, now: datetime | None = None, stale_hours: int = STALE_HOURS
                   ) -> pd.DataFrame:
@@ -59,10 +49,10 @@ def action_needed(con: duckdb.DuckDBPyConnection, day: str, tz: str, policy: Pol
     mtd = K.mtd_users(con, "day", day, tz, pol)
     rows: list[dict] = []
     over_mask = (mtd["cost_micro"] > pol.cutoff) & (mtd["revenue_micro"] <= 0)
-    over = _most_cost(mtd[over_mask])
+    over = most(mtd[over_mask], "cost_micro")
     cutoff = formats.money(K.usd(pol.cutoff))
     rows += _user_rows(over, OVER_CUTOFF, f"cost over the {cutoff} cutoff, no payment this month")
-    below = _most_cost(mtd[~mtd["at_target"] & ~over_mask], TOP_BELOW)
+    below = most(mtd[~mtd["at_target"] & ~over_mask], "cost_micro", TOP_BELOW)
     rows += _user_rows(below, BELOW_TARGET, "below the profit target, among the most cost")
     if len(mtd):
         median = float(mtd["requests"].median())

@@ -20,6 +20,7 @@ from enforcement.level_arrays import level_names
 from enforcement.levels import LEVELS
 from enforcement.policy import Policy
 from queries import kpis, rollups, run
+from queries.ranking import most
 
 PAYMENT_WINDOW_DAYS = 7
 THRESHOLDS = ("warning", "cutoff")
@@ -134,9 +135,7 @@ def user_table(con: duckdb.DuckDBPyConnection, *, week: str, tz: str, policy: Po
 
 def top_users_by_cost(table: pd.DataFrame, n: int = 10) -> pd.DataFrame:
     """The `n` users with the highest week cost (ties by user id), from `user_table`."""
-    ranked = table[table["cost_micro"] > 0].sort_values(
-        ["cost_micro", "user_id"], ascending=[False, True])
-    return ranked.head(n).reset_index(drop=True)
+    return most(table[table["cost_micro"] > 0], "cost_micro", n).reset_index(drop=True)
 
 
 def level_counts(table: pd.DataFrame) -> dict[str, int]:

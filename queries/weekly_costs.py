@@ -22,6 +22,7 @@ import pandas as pd
 
 from enforcement.policy import Policy
 from queries import rollups, run
+from queries.ranking import most
 from queries.weekly import week_bounds
 
 LOSS_USERS = 10
@@ -93,8 +94,7 @@ def loss_users(table: pd.DataFrame, n: int = LOSS_USERS) -> pd.DataFrame:
     from `queries.weekly.user_table`; `loss_micro` is cost minus revenue."""
     losing = table[table["profit_micro"] < 0].copy()
     losing["loss_micro"] = -losing["profit_micro"]
-    losing = losing.sort_values(["loss_micro", "user_id"], ascending=[False, True])
-    return losing.head(n).reset_index(drop=True)
+    return most(losing, "loss_micro", n).reset_index(drop=True)
 
 
 def estimate_accuracy(con: duckdb.DuckDBPyConnection, *, week: str, tz: str) -> pd.DataFrame:

@@ -130,9 +130,12 @@ def test_users_page_lists_the_actions_before_a_search_and_opens_a_linked_user(
 @given(st.lists(st.tuples(st.integers(0, 4), st.integers(0, 30)), max_size=40,
                 unique_by=lambda r: r[1]), st.integers(0, 12))
 def test_the_most_cost_users_are_those_of_a_full_sort_ties_included(users, n) -> None:
-    """`actions._most_cost` sorts only the rows that can be in the top n: the same rows, in
-    the same order, as sorting everyone (few distinct costs, so ties cross the n-th)."""
-    from queries.actions import _most_cost
+    """`ranking.most` sorts only the rows that can be in the top n: the same rows, in the
+    same order, as sorting everyone (few distinct costs, so ties cross the n-th)."""
+    from queries.ranking import most
+
+    def _most_cost(df: pd.DataFrame, n: int | None = None) -> pd.DataFrame:
+        return most(df, "cost_micro", n)
 
     df = pd.DataFrame({"cost_micro": [c for c, _ in users],
                        "user_id": [f"+1555{u:04d}" for _, u in users]})

@@ -182,7 +182,7 @@ def margin_below_target(ctx: Context, p: dict[str, Any]) -> list[Observation]:
     """Month-to-date margin (100 × profit / revenue) under its monthly target; not judged
     while month-to-date revenue is 0 or less (the margin is then none)."""
     start, end = K.to_utc(ctx.month_start), K.to_utc(ctx.now)
-    row = K.period_totals(ctx.con, start, end)
+    row = K.period_money(ctx.con, start, end)
     revenue, cost = K.usd(int(row["revenue_micro"])), K.usd(int(row["cost_micro"]))
     if revenue <= 0:
         return []

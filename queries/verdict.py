@@ -84,7 +84,7 @@ def same_day_last_month(day: date) -> date:
 def _profit_mtd(con: duckdb.DuckDBPyConnection, day: date, tz: str) -> Decimal:
     start = K.local_midnight(day.replace(day=1), tz)
     end = K.local_midnight(day + timedelta(days=1), tz)
-    row = K.period_totals(con, K.to_utc(start), K.to_utc(end))
+    row = K.period_money(con, K.to_utc(start), K.to_utc(end))
     return K.usd(int(row["revenue_micro"]) - int(row["cost_micro"]))
 
 

@@ -128,6 +128,20 @@ def test_every_figure_from_the_rollups_equals_the_raw_lines_in_every_zone(busine
     assert march["retention_pct"] is not None and len(march["cost_by_category"]) == 3
 
 
+@pytest.mark.parametrize("tz", ZONES)
+def test_a_windows_cost_and_revenue_alone_are_those_of_its_kpis(business_db, tz):
+    """period_money (the verdict's and the margin alert's month to date) from the rollups
+    and from the raw lines says what period_kpis says of the same window."""
+    fast, raw = connect_read_only(business_db), without_rollups(business_db)
+    for grain, period in PERIODS:
+        start, end = (K.to_utc(b) for b in K.mtd_bounds(K.make_period(grain, period, tz)))
+        want = K.period_totals(raw, start, end)
+        want = {"cost_micro": want["cost_micro"], "revenue_micro": want["revenue_micro"]}
+        assert K.period_money(fast, start, end) == want, (grain, period)
+        assert K.period_money(raw, start, end) == want, (grain, period)
+    assert want["cost_micro"] > 0 and want["revenue_micro"] != 0
+
+
 @pytest.mark.parametrize("tz", ["UTC", "Asia/Kolkata"])
 def test_every_users_month_to_date_from_the_rollups_equals_the_raw_lines(business_db, tz):
     fast, raw = connect_read_only(business_db), without_rollups(business_db)

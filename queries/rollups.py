@@ -30,6 +30,12 @@ def ready(con: Connection) -> bool:
     return bool(row["ready"])
 
 
+def utc_twin(con: Connection, name: str, tz: str) -> str:
+    """`<name>_rollup` where a period in `tz` is whole UTC days (UTC) and the rollups are
+    ready, else `name` (the raw lines): for the figures whose rollup twin has no raw edges."""
+    return f"{name}_rollup" if tz == "UTC" and ready(con) else name
+
+
 def _month_start(day: date) -> date:
     return day.replace(day=1)
 

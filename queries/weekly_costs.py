@@ -106,9 +106,9 @@ def estimate_accuracy(con: duckdb.DuckDBPyConnection, *, week: str, tz: str) -> 
     replaced (they stand as the cost), where the loader paired the lines: a source that
     gave `counted` itself does not say which of its counted lines are estimates.
     """
-    name = "weekly_estimate_accuracy_rollup" if tz == "UTC" and rollups.ready(con) \
-        else "weekly_estimate_accuracy"  # in UTC a week is whole rollup days (13 s → 0.01 s)
-    df = run(con, name, **week_bounds(week, tz).params())
+    # in UTC a week is whole rollup days (13 s → 0.01 s at 1,000,000 users)
+    df = run(con, rollups.utc_twin(con, "weekly_estimate_accuracy", tz),
+             **week_bounds(week, tz).params())
     df["difference_micro"] = df["estimated_micro"] - df["actual_micro"]
     df["bias_pct"] = pd.Series([_pct(d, a) for d, a in
                                 zip(df["difference_micro"], df["actual_micro"], strict=True)],

@@ -5,7 +5,10 @@
 -- positions as mtd_positions.sql, which the raw path counts in numpy.
 -- $target, $cutoff: the policy's profit target and cutoff in micro-dollars (over the cutoff
 -- unpaid: counted cost above it and revenue <= 0, the Daily page's and the alerts' rule).
-WITH c AS (
+WITH c AS (  -- exactly one UTC month ($one_month): its month rollup, a row per user
+    SELECT user_key, cost_micro AS cost FROM rollup_cost_months
+    WHERE $one_month AND month = $month_from
+    UNION ALL
     SELECT user_key, sum(cost_micro) AS cost
     FROM (SELECT user_key, cost_micro FROM rollup_cost_months
           WHERE month >= $month_from AND month < $month_to
@@ -18,8 +21,12 @@ WITH c AS (
           FROM cost_events c JOIN rollup_users u USING (user_id)
           WHERE $edges AND c.counted AND ((c.ts >= $start AND c.ts < $a_end)
                                OR (c.ts >= $b_start AND c.ts < $end))) AS lines
+    WHERE NOT $one_month
     GROUP BY user_key
 ), r AS (
+    SELECT user_key, revenue_micro AS revenue FROM rollup_revenue_months
+    WHERE $one_month AND month = $month_from
+    UNION ALL
     SELECT user_key, sum(revenue_micro) AS revenue
     FROM (SELECT user_key, revenue_micro FROM rollup_revenue_months
           WHERE month >= $month_from AND month < $month_to
@@ -33,6 +40,7 @@ WITH c AS (
           WHERE $edges AND ((r.ts >= $start AND r.ts < $a_end)
                              OR (r.ts >= $b_start AND r.ts < $end)))
          AS lines
+    WHERE NOT $one_month
     GROUP BY user_key
 ), positions AS (
     SELECT c.cost::BIGINT AS cost, coalesce(r.revenue, 0)::BIGINT AS revenue

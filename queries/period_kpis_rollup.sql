@@ -4,6 +4,10 @@
 -- the raw lines; "before the period" and the first premium and tokens lines are the users'
 -- firsts in rollup_users.
 WITH cost AS (              -- active users: at least one counted cost event in the period
+    -- exactly one UTC month ($one_month): its month rollup, a row per user, as it is
+    SELECT user_key, cost_micro AS cost FROM rollup_cost_months
+    WHERE $one_month AND month = $month_from
+    UNION ALL
     SELECT user_key, sum(cost_micro) AS cost
     FROM (SELECT user_key, cost_micro FROM rollup_cost_months
           WHERE month >= $month_from AND month < $month_to
@@ -16,8 +20,15 @@ WITH cost AS (              -- active users: at least one counted cost event in 
           FROM cost_events c JOIN rollup_users u USING (user_id)
           WHERE $edges AND c.counted AND ((c.ts >= $start AND c.ts < $a_end)
                                OR (c.ts >= $b_start AND c.ts < $end))) AS lines
+    WHERE NOT $one_month
     GROUP BY user_key
 ), rev_user AS (            -- every revenue line in the period, refunds included (negative)
+    SELECT user_key, revenue_micro AS revenue, tokens_micro AS tokens_revenue,
+           premium_micro AS premium_revenue, affiliate_micro AS affiliate_revenue,
+           data_micro AS data_revenue, other_micro AS other_revenue, token_lines
+    FROM rollup_revenue_months
+    WHERE $one_month AND month = $month_from
+    UNION ALL
     SELECT user_key, sum(revenue) AS revenue, sum(tokens) AS tokens_revenue,
            sum(premium) AS premium_revenue, sum(affiliate) AS affiliate_revenue,
            sum(data) AS data_revenue, sum(other) AS other_revenue,
@@ -46,6 +57,7 @@ WITH cost AS (              -- active users: at least one counted cost event in 
                 WHERE $edges AND ((ts >= $start AND ts < $a_end)
                                   OR (ts >= $b_start AND ts < $end))) AS r
           JOIN rollup_users u USING (user_id)) AS lines
+    WHERE NOT $one_month
     GROUP BY user_key
 ), users AS (               -- an active user is new exactly when it has no event before
     SELECT cost.user_key, cost.cost, rev_user.revenue, rev_user.tokens_revenue,

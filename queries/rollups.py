@@ -63,7 +63,12 @@ def window(start: datetime, end: datetime, prefix: str = "") -> dict[str, Any]:
         month_from = month_to = day_to
     # `edges` is false for a window of whole UTC days: DuckDB then drops the raw branches
     # before it plans them (a bound parameter is folded), not just finds them empty.
+    edges = start < a_end or b_start < end
+    # `one_month`: the window is exactly one UTC month, one month rollup row per user: a
+    # query may read it without grouping (a month of 1,000,000 users: 0.86 s → 0.4 s).
+    one_month = (not edges and day_from == month_from and day_to == month_to
+                 and month_from < month_to and month_to == _next_month(month_from))
     values = {"start": start, "end": end, "day_from": day_from, "day_to": day_to,
               "month_from": month_from, "month_to": month_to, "a_end": a_end,
-              "b_start": b_start, "edges": start < a_end or b_start < end}
+              "b_start": b_start, "edges": edges, "one_month": one_month}
     return {f"{prefix}{k}": v for k, v in values.items()}

@@ -1,7 +1,10 @@
 -- user_totals.sql read from the rollups (queries/rollups.py): per user with at least one
 -- counted cost in the window, counted cost, all revenue and counted requests; the same rows
 -- in the same order (tests/test_rollups.py).
-WITH c AS (
+WITH c AS (  -- exactly one UTC month ($one_month): its month rollup, a row per user
+    SELECT user_key, cost_micro AS cost, requests FROM rollup_cost_months
+    WHERE $one_month AND month = $month_from
+    UNION ALL
     SELECT user_key, sum(cost_micro) AS cost, sum(requests) AS requests
     FROM (SELECT user_key, cost_micro, requests FROM rollup_cost_months
           WHERE month >= $month_from AND month < $month_to
@@ -14,8 +17,12 @@ WITH c AS (
           FROM cost_events c JOIN rollup_users u USING (user_id)
           WHERE $edges AND c.counted AND ((c.ts >= $start AND c.ts < $a_end)
                                OR (c.ts >= $b_start AND c.ts < $end))) AS lines
+    WHERE NOT $one_month
     GROUP BY user_key
 ), r AS (
+    SELECT user_key, revenue_micro AS revenue FROM rollup_revenue_months
+    WHERE $one_month AND month = $month_from
+    UNION ALL
     SELECT user_key, sum(revenue_micro) AS revenue
     FROM (SELECT user_key, revenue_micro FROM rollup_revenue_months
           WHERE month >= $month_from AND month < $month_to
@@ -29,6 +36,7 @@ WITH c AS (
           WHERE $edges AND ((r.ts >= $start AND r.ts < $a_end)
                              OR (r.ts >= $b_start AND r.ts < $end)))
          AS lines
+    WHERE NOT $one_month
     GROUP BY user_key
 )
 SELECT u.user_id,

@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -237,6 +237,25 @@ def test_a_window_without_a_whole_utc_day_is_read_from_the_raw_lines_alone():
     w = read_rollups.window(datetime(2026, 1, 20), datetime(2026, 4, 1))  # a UTC month
     assert (str(w["month_from"]), str(w["month_to"])) == ("2026-02-01", "2026-04-01")
     assert (str(w["day_from"]), str(w["day_to"])) == ("2026-01-20", "2026-04-01")
+
+
+def test_one_whole_utc_month_is_read_ungrouped_and_two_are_summed(business_db):
+    """A window of exactly one UTC month reads its month rollup rows as they are
+    (`one_month`); two whole months, or a month and a day, are summed per user."""
+    fast, raw = connect_read_only(business_db), without_rollups(business_db)
+    pol = K.resolve_policy(None)
+    windows = [(datetime(2026, 3, 1), datetime(2026, 4, 1)),
+               (datetime(2026, 2, 1), datetime(2026, 4, 1)),
+               (datetime(2026, 2, 28), datetime(2026, 4, 1))]
+    assert [read_rollups.window(*w)["one_month"] for w in windows] == [True, False, False]
+    for start, end in windows:
+        start, end = start.replace(tzinfo=UTC), end.replace(tzinfo=UTC)
+        pd.testing.assert_frame_equal(K.user_totals(fast, start, end),
+                                      K.user_totals(raw, start, end))
+        utc = K.to_utc(start), K.to_utc(end)
+        assert K.period_totals(fast, *utc) == K.period_totals(raw, *utc)
+        assert K.positions(fast, start, end, pol) == K.positions(raw, start, end, pol)
+    assert len(K.user_totals(raw, *(w.replace(tzinfo=UTC) for w in windows[1]))) > 50
 
 
 def test_a_utc_month_is_read_from_the_month_rollups_and_a_week_from_the_days(business_db,

@@ -303,9 +303,15 @@ def _json_entries(name: str, gz: bool) -> Iterator[tuple[int, str, object]]:
         yield n, text, bad or _parse(n, text)
 
 
+# One decoder for every line: `json.loads` with these options builds one per call.
+_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=str)
+
+
 def _parse(n: int, line: str) -> object:
     try:
-        rec = json.loads(line, parse_float=Decimal, parse_constant=str)
+        if line.startswith("\ufeff"):  # what json.loads says of it
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", line, 0)
+        rec = _DECODER.decode(line)
     except RecursionError:
         return f"not JSON: line {n} is nested too deeply"
     except ValueError as exc:

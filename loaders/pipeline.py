@@ -9,11 +9,13 @@ estimates with their actuals, records the load, and publishes atomically.
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -118,8 +120,8 @@ def _sql(name: str) -> str:
 def _as_arrow(frame: Frame, table: str) -> tuple[pa.Table, list[str]]:
     """The frame as an Arrow table of VARCHAR contract columns, and its missing ones."""
     if isinstance(frame, list):
-        names = list(dict.fromkeys(k for rec in frame for k in rec))
-        frame = pa.table({n: pa.array([_text(rec.get(n)) for rec in frame], pa.string())
+        names = list(dict.fromkeys(itertools.chain.from_iterable(frame)))
+        frame = pa.table({n: _text_column([rec.get(n) for rec in frame])
                           for n in names}) if frame else pa.table({})
     if isinstance(frame, pd.DataFrame):
         frame = pa.table({
@@ -136,6 +138,29 @@ def _as_arrow(frame: Frame, table: str) -> tuple[pa.Table, list[str]]:
             cols.append(pa.nulls(frame.num_rows, pa.string()))
     names = [*STAGE_COLUMNS[table], "_raw"]
     return pa.table(cols, names=names), missing
+
+
+_NONE = type(None)
+_PLAIN_TEXT = frozenset({str, _NONE})
+_NUMBERS = frozenset({Decimal, int, _NONE})  # str() is their text; bool is not among them
+_FLAGS = frozenset({bool, _NONE})
+
+
+def _text_column(values: list[object]) -> pa.Array:
+    """A column of source values as `_text` writes each, a whole column at once where
+    every value is text or every value a number (JSON Lines: 3 M values, 3.2 s one by one)."""
+    kinds = set(map(type, values))
+    if kinds <= _PLAIN_TEXT:
+        try:
+            return pa.array(values, pa.string())
+        except (pa.ArrowException, UnicodeEncodeError):
+            pass  # a lone surrogate: `_text` keeps it as its escape
+    elif kinds <= _NUMBERS:
+        return pa.array([None if v is None else str(v) for v in values], pa.string())
+    elif kinds <= _FLAGS:
+        return pa.array([None if v is None else ("true" if v else "false") for v in values],
+                        pa.string())
+    return pa.array([_text(v) for v in values], pa.string())
 
 
 def _text(value: object) -> str | None:

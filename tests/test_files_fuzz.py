@@ -278,3 +278,21 @@ def test_the_unmutated_files_load_all_five_rows(tmp_path: Path, fmt: str) -> Non
     result = _check(tmp_path, {"cost_events": [str(path)]}, mutated=-1,
                     fmt="dynamodb-json" if fmt == "dynamodb-json" else "auto")
     assert (result.rows_read, result.rows_written, result.rows_rejected) == (5, 5, 0)
+
+
+COLUMN_VALUES = st.one_of(
+    st.lists(st.none() | TEXT, max_size=8),                                  # text
+    st.lists(st.none() | st.integers(-10 ** 30, 10 ** 30)
+             | st.decimals(allow_nan=False, allow_infinity=False), max_size=8),  # numbers
+    st.lists(st.none() | st.booleans(), max_size=8),                          # flags
+    st.lists(st.none() | ANY_JSON | st.decimals(), max_size=8))                # anything
+
+
+@settings(max_examples=300, deadline=None)
+@given(COLUMN_VALUES)
+def test_a_json_column_is_written_as_each_of_its_values_would_be(values: list[Any]) -> None:
+    """The loader turns a JSON Lines column into text a whole column at once where it can
+    (all text, all numbers, all flags): the same text as value by value."""
+    from loaders.pipeline import _text, _text_column
+
+    assert _text_column(values).to_pylist() == [_text(v) for v in values]

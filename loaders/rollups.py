@@ -17,13 +17,14 @@ from pathlib import Path
 import duckdb
 
 from loaders.registry import Source
+from queries import sql_text
 from queries.rollups import VERSION
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 TABLES = ("rollup_users", "rollup_cost_days", "rollup_revenue_days", "rollup_breakdown_days",
           "rollup_cost_months", "rollup_revenue_months", "rollup_mtd_days", "rollup_accuracy_days",
           "rollup_day_marks", "rollup_state")
-# Lines paired at once by rollup_accuracy.sql. A month of 1,000,000 users (89 M lines): at
+# Lines paired at once by weekly_estimate_accuracy.sql. A month of 1,000,000 users (89 M lines): at
 # once 104 s (it spills), in 4 parts 72 s, in 9 parts 175 s (each part scans the month).
 ACCURACY_LINES_PER_PART = 25_000_000
 TEMP_TABLES = ("rollup_marks_now", "rollup_changed_days", "rollup_cost_lines",
@@ -79,10 +80,12 @@ def _runs(days: list[date]) -> list[tuple[date, date]]:
 
 
 def _refresh_accuracy(con: duckdb.DuckDBPyConnection) -> None:
-    """Pair estimates with actuals again (rollup_accuracy.sql) on each changed day and the
-    day after it, since an actual pairs with an estimate up to two minutes before it: run by
-    run of consecutive days, so each reads only its lines (a time-ordered table's zone
-    maps skip the rest), and in parts by phone, so none spills."""
+    """Pair estimates with actuals again on each changed day and the day after it, since an
+    actual pairs with an estimate up to two minutes before it: by the Weekly figure's own
+    query (queries/weekly_estimate_accuracy.sql, one definition), run by run of consecutive
+    days, so each reads only its lines (a time-ordered table's zone maps skip the rest), and
+    in parts by phone, so none spills."""
+    pairing = sql_text("weekly_estimate_accuracy")
     days = [d for (d,) in con.execute(
         "SELECT day FROM rollup_changed_days UNION "
         "SELECT CAST(day + INTERVAL 1 DAY AS DATE) FROM rollup_changed_days ORDER BY day"
@@ -95,8 +98,8 @@ def _refresh_accuracy(con: duckdb.DuckDBPyConnection) -> None:
                                "WHERE day >= ? AND day < ?", [lo, hi]).fetchone()
         parts = max(1, -(-int(lines) // ACCURACY_LINES_PER_PART))
         for part in range(parts):
-            con.execute(_script("rollup_accuracy"), {
-                "lo": datetime.combine(lo, time.min), "hi": datetime.combine(hi, time.min),
+            con.execute("INSERT INTO rollup_accuracy_parts " + pairing, {
+                "start": datetime.combine(lo, time.min), "end": datetime.combine(hi, time.min),
                 "parts": parts, "part": part})
     con.execute("INSERT INTO rollup_accuracy_days SELECT day, action, sum(pairs), "
                 "sum(estimated_micro), sum(actual_micro), sum(abs_error_micro), "

@@ -106,6 +106,16 @@ def business_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _load(db, _business(seed=1))
     _load(db, {"cost_events": _estimates(seed=1)})
     _load(db, {"cost_events": _estimates(seed=1, pairing=False)})
+    # an estimate just before W13's Monday with two actuals, one on each side of midnight:
+    # it is compared with the first, so W13 has no pair of it (the week reads from 2 min
+    # before its start)
+    _load(db, {"cost_events": [
+        {"event_id": f"mid{i}", "user_id": "+15557770001", "ts": ts, "action": "meal_plan",
+         "event_type": "meal_plan" + "_completed" * (i > 0), "cost_usd": "0.050000",
+         "counted": i > 0}
+        for i, ts in enumerate((datetime(2026, 3, 22, 23, 59, 20),
+                                datetime(2026, 3, 22, 23, 59, 50),
+                                datetime(2026, 3, 23, 0, 0, 30)))]})
     return db
 
 

@@ -85,7 +85,7 @@ def _refresh_accuracy(con: duckdb.DuckDBPyConnection) -> None:
     actual pairs with an estimate up to two minutes before it: by the Weekly figure's own
     query (queries/weekly_estimate_accuracy.sql, one definition), run by run of consecutive
     days, so each reads only its lines (a time-ordered table's zone maps skip the rest), and
-    in parts by phone, so none spills."""
+    in parts by phone (its last two characters), so none spills."""
     pairing = sql_text("weekly_estimate_accuracy")
     days = [d for (d,) in con.execute(
         "SELECT day FROM rollup_changed_days UNION "

@@ -1,7 +1,8 @@
 -- Estimate accuracy per UTC day of the actual and action, for the actuals in [$start, $end)
 -- (Weekly sums a week's days; the loader's rollup_accuracy_days keeps every day's, read
--- by weekly_estimate_accuracy_rollup.sql in UTC). Only the users whose phone hashes to
--- $part of $parts (1 and 0: everyone; the loader pairs a month in parts).
+-- by weekly_estimate_accuracy_rollup.sql in UTC). Only the users in part $part of $parts by
+-- their phone's last two characters (1 and 0: everyone; the loader pairs a month in parts;
+-- functions Spark knows as well, so the file transpiles).
 -- The original service wrote an estimate (event_type = the action) before serving and an
 -- `<action>_completed` line, the actual, after it. The loader pairs them by the rule of
 -- loaders/sql/pair_estimates.sql (same user and action, the actual at or after the estimate
@@ -25,13 +26,13 @@ WITH est AS (
       AND coalesce(event_type, '') NOT LIKE '%\_completed' ESCAPE '\'
       AND action <> 'error_handling'
       AND ts >= $start - INTERVAL 2 MINUTE AND ts < $end
-      AND ($parts = 1 OR hash(user_id) % $parts = $part)
+      AND ($parts = 1 OR (ascii(right(user_id, 1)) * 7 + ascii(right(user_id, 2))) % $parts = $part)
 ), done AS (
     SELECT event_id, user_id, ts, action, cost_usd, pairing
     FROM cost_events
     WHERE event_type LIKE '%\_completed' ESCAPE '\'
       AND ts >= $start - INTERVAL 2 MINUTE AND ts < $end
-      AND ($parts = 1 OR hash(user_id) % $parts = $part)
+      AND ($parts = 1 OR (ascii(right(user_id, 1)) * 7 + ascii(right(user_id, 2))) % $parts = $part)
 ), matched AS (
     SELECT e.action, e.cost_usd AS estimated, d.cost_usd AS actual, d.ts AS actual_ts,
            row_number() OVER (PARTITION BY e.event_id ORDER BY d.ts, d.event_id) AS nth
@@ -58,7 +59,7 @@ WITH est AS (
       AND coalesce(event_type, '') NOT LIKE '%\_completed' ESCAPE '\'
       AND action <> 'error_handling'
       AND ts >= $start AND ts < $end
-      AND ($parts = 1 OR hash(user_id) % $parts = $part)
+      AND ($parts = 1 OR (ascii(right(user_id, 1)) * 7 + ascii(right(user_id, 2))) % $parts = $part)
     GROUP BY 1, 2
 )
 SELECT coalesce(p.day, a.day) AS day, coalesce(p.action, a.action) AS action,

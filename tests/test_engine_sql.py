@@ -32,7 +32,7 @@ QUERIES = sorted(p.stem for p in SQL_DIR.glob("*.sql") if not duckdb_only(p.stem
 PARAMS = {
     "start": datetime(2026, 3, 9), "end": datetime(2026, 3, 16),
     "prev_start": datetime(2026, 3, 2), "mtd_start": datetime(2026, 3, 1),
-    "scan_start": datetime(2026, 3, 1), "tz": "Europe/Paris",
+    "scan_start": datetime(2026, 3, 1), "tz": "Europe/Paris", "parts": 1, "part": 0,
     "first_day": date(2026, 2, 25), "last_day": date(2026, 3, 5), "target_micro": 3_000_000,
     "warning_micro": 1_500_000, "cutoff_micro": 2_000_000, "digits": "1", "limit": 50,
     "sources": ["demo", "files:costs.csv"], "user": "(the demo's first user)",

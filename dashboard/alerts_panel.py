@@ -14,7 +14,7 @@ from alerts import check, deliver, state
 from alerts.channels import DeliveryError
 from alerts.model import FIRING, RESOLVED
 from core import secrecy, settings
-from dashboard import auth, data
+from dashboard import auth, data, ui
 
 CRON = "0 * * * * cd /srv/profit && .venv/bin/python -m alerts check"
 
@@ -89,7 +89,7 @@ def sent_list() -> None:
     else:
         st.caption(f"Last check {current['last_check']}; "
                    f"{len(state.firing(current))} firing of {len(current['alerts'])} listed.")
-        st.dataframe(sent_table(current["alerts"], list(channel_mod.configured(conf))),
+        ui.dataframe(sent_table(current["alerts"], list(channel_mod.configured(conf))),
                      hide_index=True, width="stretch", key="alerts_sent")
     test_buttons(conf)
 

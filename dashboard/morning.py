@@ -79,7 +79,7 @@ def render_actions(day: str, tz: str, policy: str, *, key: str) -> pd.DataFrame:
     counts = frame["what"].value_counts()
     st.caption(" · ".join(f"{formats.count(counts[k])} {k}" for k in KIND_ORDER if k in counts)
                + f" · month to date at the end of {day}")
-    st.dataframe(frame, hide_index=True, width="stretch", key=f"{key}_table",
+    ui.dataframe(frame, hide_index=True, width="stretch", key=f"{key}_table",
                  column_config={"open": st.column_config.LinkColumn(
                      "open", display_text="drill down", help="the user's month, on Users")})
     st.download_button("Export the list (CSV)", frame.drop(columns="open").to_csv(index=False),

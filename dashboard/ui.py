@@ -31,6 +31,12 @@ def require_data() -> bool:
     return True
 
 
+def dataframe(data: Any, **kwargs: Any) -> Any:
+    """`st.dataframe` with a missing value shown as "–", as every other surface shows it
+    (Streamlit's own default is the word "None")."""
+    return st.dataframe(data, placeholder=formats.MISSING, **kwargs)
+
+
 money = formats.money  # one format for every surface (core.formats): half up, "–" for none
 pct = formats.pct
 count = formats.count

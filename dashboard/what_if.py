@@ -203,7 +203,7 @@ def show_results(base: ReplayResult, cand: ReplayResult, base_recorded: bool,
                         help=f"{label}. Baseline: {_fmt(r.kind, r.baseline)}; the arrow is "
                              "the change under the edited policy.")
     with st.expander("Every figure, side by side", expanded=False):
-        st.dataframe(comparison_frame(rows), hide_index=True, width="stretch")
+        ui.dataframe(comparison_frame(rows), hide_index=True, width="stretch")
     left, right = st.columns(2)
     with left:
         st.plotly_chart(charts.levels_chart(base.total, cand.total), width="stretch")
@@ -226,7 +226,7 @@ def show_who_changes(base: ReplayResult, cand: ReplayResult) -> None:
         "Profit after": movers["profit_after"].map(ui.money),
         "Change": movers["profit_change"].map(lambda v: ("+" if v > 0 else "") + ui.money(v)),
     })
-    st.dataframe(shown, hide_index=True, width="stretch")
+    ui.dataframe(shown, hide_index=True, width="stretch")
 
 
 # -- the sweep --
@@ -330,7 +330,7 @@ def probe_panel(start: Policy, edited: Policy, first: str, last: str) -> None:
             "Payment due": "–" if d.payment_due is None else ui.money(usd(d.payment_due)),
         }
     frame = pd.DataFrame(rows)
-    st.dataframe(frame, width="stretch", height=35 * (len(frame) + 1) + 3)
+    ui.dataframe(frame, width="stretch", height=35 * (len(frame) + 1) + 3)
 
 
 # -- keep the result --
@@ -340,7 +340,7 @@ def keep_panel(start: Policy, edited: Policy, params: dict[str, str]) -> None:
     left, right = st.columns([3, 2])
     with left:
         if changes:
-            st.dataframe(pd.DataFrame({
+            ui.dataframe(pd.DataFrame({
                 "Key": [k for k, _, _ in changes],
                 "Start": [whatif.to_text(o) if o is not None else "–" for _, o, _ in changes],
                 "Edited": [whatif.to_text(n) if n is not None else "–" for _, _, n in changes],

@@ -58,7 +58,7 @@ with right:
     else:
         st.warning(f"{len(spikes)} days with a cost per user over twice the usual (the median "
                    "of the 28 days before)")
-        st.dataframe({"day": spikes["day"],
+        ui.dataframe({"day": spikes["day"],
                       "cost per user": [ui.money(v, decimals=4) for v in spikes["cost_per_user"]],
                       "usual": [ui.money(v, decimals=4) for v in spikes["usual"]],
                       "× usual": [f"{v:.1f}" for v in spikes["times_usual"]]}, hide_index=True)

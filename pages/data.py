@@ -34,7 +34,7 @@ log = data.query("load_log", limit=200)
 hidden = secrecy.secret_values(settings.secrets())  # an error may quote a URL or a key
 for column in ("source", "error"):  # a file named after a phone is a phone too
     log[column] = [secrecy.redact(e, hidden) if isinstance(e, str) else e for e in log[column]]
-st.dataframe(log, hide_index=True, width="stretch")
+ui.dataframe(log, hide_index=True, width="stretch")
 
 st.subheader("Policies in force")
 in_force = data.cached(policies.in_force)()
@@ -44,7 +44,7 @@ if in_force.empty:
 else:
     st.caption("Which policy the runtime decided with, and when (UTC): the What-if page can "
                "start from the newest.")
-    st.dataframe(in_force.rename(columns={"first_decision": "first decision",
+    ui.dataframe(in_force.rename(columns={"first_decision": "first decision",
                                           "last_decision": "last decision"}),
                  hide_index=True, width="stretch")
 
@@ -61,7 +61,7 @@ else:
     rejected = data.query("rejected_rows", limit=1000)
     for column in ("source", "reason", "raw_record"):  # each may quote a phone, any spelling
         rejected[column] = rejected[column].map(mask_text)
-    st.dataframe(rejected, hide_index=True, width="stretch")
+    ui.dataframe(rejected, hide_index=True, width="stretch")
 
 render_sources()
 

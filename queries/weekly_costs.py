@@ -83,7 +83,8 @@ def action_economics(actions: pd.DataFrame, policy: Policy) -> pd.DataFrame:
 def category_growth(con: duckdb.DuckDBPyConnection, *, week: str, tz: str) -> pd.DataFrame:
     """The categories whose counted cost grew against the week before, most growth first,
     with the growth as a share of the week before's cost (None where that was $0)."""
-    df = run(con, "weekly_cost_categories", **week_bounds(week, tz).params())
+    df = run(con, rollups.utc_twin(con, "weekly_cost_categories", tz),
+             **week_bounds(week, tz).params())
     df = df[df["change_micro"] > 0].reset_index(drop=True)
     df["change_pct"] = pd.Series([_pct(c, p) for c, p in
                                   zip(df["change_micro"], df["prev_cost_micro"], strict=True)],

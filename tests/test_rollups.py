@@ -33,6 +33,7 @@ PERIODS = [("month", "2026-03"), ("month", "2026-02"), ("week", "2026-W10"),
 ZONES = ["UTC", "Europe/Paris", "America/Los_Angeles", "Asia/Kolkata", "Pacific/Kiritimati"]
 ROLLUP_ORDER = {
     "rollup_users": "user_id",
+    "rollup_actions": "action",
     "rollup_cost_days": "day, user_key",
     "rollup_revenue_days": "day, user_key",
     "rollup_breakdown_days": "day, action, category NULLS FIRST",
@@ -212,6 +213,37 @@ def test_the_weekly_user_table_in_utc_from_the_rollups_equals_the_raw_lines(busi
     assert (w09["mtd_cost_micro"] < w09["cost_micro"]).any() and len(w09) > 20
 
 
+def test_weekly_cost_drivers_in_utc_from_the_rollups_equal_the_raw_lines(business_db):
+    """Cost, lines and users per action, and cost per category, against the week before."""
+    fast, raw = connect_read_only(business_db), without_rollups(business_db)
+    users = 0
+    for week in ("2026-W08", "2026-W09", "2026-W10", "2026-W13", "2026-W14", "2026-W15"):
+        for figure in (weekly.cost_by_action, weekly_costs.category_growth):
+            got = figure(fast, week=week, tz="UTC")
+            want = figure(raw, week=week, tz="UTC")
+            pd.testing.assert_frame_equal(got, want)
+        users += int(weekly.cost_by_action(raw, week=week, tz="UTC")["users"].sum())
+    assert users > 100
+
+
+def test_users_of_an_action_past_the_63rd_are_counted_from_the_raw_lines(tmp_path):
+    """Sixty-five actions: the last two have no bit in the rollups, so the week's users per
+    action come from the raw lines, and still equal them."""
+    db = tmp_path / "actions.duckdb"
+    lines = [{"event_id": f"a{i}-{u}", "user_id": f"+1555123{u:04d}",
+              "ts": datetime(2026, 3, 23, 10) + timedelta(minutes=i), "action": f"act_{i:02d}",
+              "cost_usd": "0.010000", "counted": True}
+             for i in range(65) for u in range(i % 3 + 1)]
+    _load(db, {"cost_events": lines})
+    con = connect_read_only(db)
+    bits = con.execute("SELECT count(bit), count(*) FROM rollup_actions").fetchone()
+    assert bits == (63, 65)
+    got = weekly.cost_by_action(con, week="2026-W13", tz="UTC")
+    want = weekly.cost_by_action(without_rollups(db), week="2026-W13", tz="UTC")
+    pd.testing.assert_frame_equal(got, want)
+    assert got.set_index("action").loc["act_64", "users"] == 2
+
+
 def test_weekly_estimate_accuracy_in_utc_from_the_rollups_equals_the_raw_lines(business_db):
     fast, raw = connect_read_only(business_db), without_rollups(business_db)
     pairs = alone = 0
@@ -357,8 +389,12 @@ def test_every_later_load_keeps_the_rollups_equal_to_a_full_rebuild(tmp_path):
                 con.execute(f"INSERT INTO {table} SELECT * FROM src.{table}")
             con.execute("DETACH src")
         kept, full = _rollup_rows(db), _rollup_rows(rebuilt)
-        # keys are handed out in load order, not by phone: compare by phone
-        for table in ("rollup_cost_days", "rollup_revenue_days", "rollup_cost_months",
+        # keys and action bits are handed out in load order: compare by phone and action
+        assert _by_phone(_actions_named(kept), "rollup_cost_days") \
+            == _by_phone(_actions_named(full), "rollup_cost_days")
+        assert sorted(a for a, _ in kept["rollup_actions"]) \
+            == sorted(a for a, _ in full["rollup_actions"])
+        for table in ("rollup_revenue_days", "rollup_cost_months",
                       "rollup_revenue_months", "rollup_mtd_days"):
             assert _by_phone(kept, table) == _by_phone(full, table)
         assert [r[1:] for r in kept["rollup_users"]] == [r[1:] for r in full["rollup_users"]]
@@ -380,6 +416,14 @@ def _pairs_by_day(rows: dict[str, list[tuple]]) -> Counter:
     for day, _action, pairs, *_ in rows["rollup_accuracy_days"]:
         days[day] += pairs
     return days
+
+
+def _actions_named(rows: dict[str, list[tuple]]) -> dict[str, list[tuple]]:
+    """rollup_cost_days with each day's action bits as the sorted names of its actions."""
+    bits = {bit: action for action, bit in rows["rollup_actions"]}
+    named = [(*r[:5], tuple(sorted(a for b, a in bits.items() if r[5] >> b & 1)))
+             for r in rows["rollup_cost_days"]]
+    return {**rows, "rollup_cost_days": named}
 
 
 def _by_phone(rows: dict[str, list[tuple]], table: str) -> list[tuple]:

@@ -15,6 +15,14 @@ SELECT (SELECT coalesce(max(user_key), 0) FROM rollup_users)
 FROM (SELECT user_id FROM rollup_cost_lines UNION SELECT user_id FROM rollup_revenue_lines) AS n
 ANTI JOIN rollup_users USING (user_id);
 
+-- Actions new to the rollups get the next bits; past 63 none (readers then read raw lines).
+INSERT INTO rollup_actions
+SELECT action, CASE WHEN n < 63 THEN n END
+FROM (SELECT action, CAST((SELECT count(*) FROM rollup_actions)
+                          + row_number() OVER (ORDER BY action) - 1 AS INTEGER) AS n
+      FROM (SELECT DISTINCT action FROM rollup_cost_lines) AS a
+      ANTI JOIN rollup_actions USING (action)) AS numbered;
+
 DELETE FROM rollup_cost_days WHERE day IN (SELECT day FROM rollup_changed_days);
 DELETE FROM rollup_revenue_days WHERE day IN (SELECT day FROM rollup_changed_days);
 DELETE FROM rollup_breakdown_days WHERE day IN (SELECT day FROM rollup_changed_days);
@@ -22,11 +30,12 @@ DELETE FROM rollup_breakdown_days WHERE day IN (SELECT day FROM rollup_changed_d
 -- Each table is grouped by the phone first and joined to its key after: the join then sees
 -- a user-day, not every line.
 INSERT INTO rollup_cost_days
-SELECT c.day, u.user_key, c.cost_micro, c.requests, c.first_ts
-FROM (SELECT CAST(ts AS DATE) AS day, user_id,
-             CAST(sum(cost_usd) * 1000000 AS BIGINT) AS cost_micro,
-             CAST(count(*) AS INTEGER) AS requests, min(ts) AS first_ts
-      FROM rollup_cost_lines GROUP BY 1, 2) AS c
+SELECT c.day, u.user_key, c.cost_micro, c.requests, c.first_ts, c.actions
+FROM (SELECT CAST(l.ts AS DATE) AS day, l.user_id,
+             CAST(sum(l.cost_usd) * 1000000 AS BIGINT) AS cost_micro,
+             CAST(count(*) AS INTEGER) AS requests, min(l.ts) AS first_ts,
+             coalesce(bit_or(CAST(1 AS BIGINT) << a.bit), 0) AS actions
+      FROM rollup_cost_lines l JOIN rollup_actions a USING (action) GROUP BY 1, 2) AS c
 JOIN rollup_users u USING (user_id);
 
 INSERT INTO rollup_revenue_days
@@ -54,7 +63,7 @@ FROM (SELECT CAST(ts AS DATE) AS day, user_id,
 JOIN rollup_users u USING (user_id);
 
 INSERT INTO rollup_breakdown_days
-SELECT CAST(ts AS DATE), action, category, CAST(sum(cost_usd) * 1000000 AS BIGINT)
+SELECT CAST(ts AS DATE), action, category, CAST(sum(cost_usd) * 1000000 AS BIGINT), count(*)
 FROM rollup_cost_lines
 GROUP BY ALL;
 

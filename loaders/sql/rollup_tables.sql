@@ -13,12 +13,18 @@ CREATE TABLE IF NOT EXISTS rollup_users (  -- integer keys, append-only; firsts 
     first_tokens_ts  TIMESTAMP             -- the first positive tokens line
 );
 
+CREATE TABLE IF NOT EXISTS rollup_actions (  -- a bit per action, append-only, as users' keys
+    action VARCHAR NOT NULL,
+    bit    INTEGER               -- 0..62 in order of arrival; NULL past the 63rd action
+);
+
 CREATE TABLE IF NOT EXISTS rollup_cost_days (  -- counted cost lines per user and UTC day
     day        DATE NOT NULL,
     user_key   INTEGER NOT NULL,
     cost_micro BIGINT NOT NULL,
     requests   INTEGER NOT NULL,
-    first_ts   TIMESTAMP NOT NULL
+    first_ts   TIMESTAMP NOT NULL,
+    actions    BIGINT NOT NULL       -- the day's actions: bit `rollup_actions.bit` of each set
 );
 
 CREATE TABLE IF NOT EXISTS rollup_revenue_days (  -- revenue lines per user and UTC day
@@ -40,7 +46,8 @@ CREATE TABLE IF NOT EXISTS rollup_breakdown_days (  -- counted cost per UTC day,
     day        DATE NOT NULL,
     action     VARCHAR NOT NULL,
     category   VARCHAR,
-    cost_micro BIGINT NOT NULL
+    cost_micro BIGINT NOT NULL,
+    lines      BIGINT NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS rollup_accuracy_days (  -- estimate accuracy per UTC day and action

@@ -11,8 +11,6 @@ The same call runs on another engine: anything with `run_query(name, params)` (s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -104,24 +102,3 @@ def arrays(con: Connection, name: str, **params: Any) -> dict[str, np.ndarray]:
         return {k: np.asarray(v) for k, v in _execute(cur, name, params).fetchnumpy().items()}
     finally:
         cur.close()
-
-
-GATHER_THREADS = 3  # a page's independent figures at once: each query leaves a core idle
-# part of its time (ordering, fetching, pandas); more threads on 2 cores only add memory
-
-
-def gather(con: Connection, jobs: Mapping[str, Callable[[Connection], Any]]) -> dict[str, Any]:
-    """Every job's result by name, the jobs run side by side on cursors of one DuckDB
-    connection (DuckDB runs queries of one database in parallel, releasing the GIL): a Weekly
-    report at 1,000,000 users, 10.4 s one after another, 8.3 s at once. Another engine, one
-    after another. A job that raises raises here."""
-    if not isinstance(con, duckdb.DuckDBPyConnection) or len(jobs) < 2:
-        return {name: job(con) for name, job in jobs.items()}
-    cursors = {name: con.cursor() for name in jobs}  # made here: a cursor per thread
-    try:
-        with ThreadPoolExecutor(GATHER_THREADS) as pool:
-            futures = {name: pool.submit(job, cursors[name]) for name, job in jobs.items()}
-            return {name: future.result() for name, future in futures.items()}
-    finally:
-        for cur in cursors.values():
-            cur.close()

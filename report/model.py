@@ -19,8 +19,8 @@ import pandas as pd
 from core import metrics, targets
 from core.targets import Target
 from enforcement.policy import Policy
-from queries import gather, weekly, weekly_costs
 from queries import kpis as kpi_layer
+from queries import weekly, weekly_costs
 from queries.actions import COLUMNS as action_columns
 from queries.actions import action_needed
 from queries.verdict import Verdict
@@ -127,42 +127,34 @@ class WeeklyReport:
 
 def build_weekly(con: duckdb.DuckDBPyConnection, *, week: str, tz: str, policy: Policy
                  ) -> WeeklyReport:
-    """Gather the week's figures from the query layer (KPIs for the week and the one before),
-    the independent ones side by side (`queries.gather`)."""
+    """Gather the week's figures from the query layer (KPIs for the week and the one before)."""
     bounds = weekly.week_bounds(week, tz)
     span = kpi_layer.data_span(con, tz)
     launch = span[0] if span else None
+    crossings = weekly.intervention_detail(con, week=bounds.week, tz=tz, policy=policy)
+    crossings["crossed_at_local"] = [_local(ts, tz) for ts in crossings["crossed_at"]]
+    actions = weekly.cost_by_action(con, week=bounds.week, tz=tz)
     end_day = bounds.period.last_day
     has_data = span is not None and span[0] <= end_day
-    w = bounds.week
-    jobs = {
-        "crossings": lambda c: weekly.intervention_detail(c, week=w, tz=tz, policy=policy),
-        "actions": lambda c: weekly.cost_by_action(c, week=w, tz=tz),
-        "users": lambda c: weekly.user_table(c, week=w, tz=tz, policy=policy),
-        "kpis": lambda c: kpi_layer.kpis(c, "week", w, tz, policy),
-        "prev_kpis": lambda c: kpi_layer.kpis(c, "week", bounds.previous, tz, policy),
-        "to_act": lambda c: action_needed(c, end_day.isoformat(), tz, policy) if has_data
-        else pd.DataFrame(columns=action_columns),
-        "verdict": lambda c: verdict_at(c, end_day.isoformat(), tz, policy,
-                                        f"{launch:%Y-%m}" if launch else None)
-        if has_data else None,
-        "streams": lambda c: weekly.stream_performance(c, week=w, tz=tz),
-        "partners": lambda c: weekly.partner_performance(c, week=w, tz=tz),
-        "categories": lambda c: weekly_costs.category_growth(c, week=w, tz=tz),
-        "accuracy": lambda c: weekly_costs.estimate_accuracy(c, week=w, tz=tz),
-    }  # the slowest first, so that the last to start is short
-    got = gather(con, jobs)
-    crossings = got["crossings"]
-    crossings["crossed_at_local"] = [_local(ts, tz) for ts in crossings["crossed_at"]]
     return WeeklyReport(
-        week=w, previous=bounds.previous, label=bounds.period.label, timezone=tz,
-        policy=policy, kpis=got["kpis"], prev_kpis=got["prev_kpis"],
-        targets=weekly_targets(launch, end_day), users=got["users"],
-        streams=got["streams"], partners=got["partners"], actions=got["actions"],
-        interventions=weekly.intervention_summary(crossings, policy), crossings=crossings,
-        economics=weekly_costs.action_economics(got["actions"], policy),
-        categories=got["categories"], accuracy=got["accuracy"], verdict=got["verdict"],
-        to_act=got["to_act"],
+        week=bounds.week, previous=bounds.previous, label=bounds.period.label, timezone=tz,
+        policy=policy,
+        kpis=kpi_layer.kpis(con, "week", bounds.week, tz, policy),
+        prev_kpis=kpi_layer.kpis(con, "week", bounds.previous, tz, policy),
+        targets=weekly_targets(launch, bounds.period.last_day),
+        users=weekly.user_table(con, week=bounds.week, tz=tz, policy=policy),
+        streams=weekly.stream_performance(con, week=bounds.week, tz=tz),
+        partners=weekly.partner_performance(con, week=bounds.week, tz=tz),
+        actions=actions,
+        interventions=weekly.intervention_summary(crossings, policy),
+        crossings=crossings,
+        economics=weekly_costs.action_economics(actions, policy),
+        categories=weekly_costs.category_growth(con, week=bounds.week, tz=tz),
+        accuracy=weekly_costs.estimate_accuracy(con, week=bounds.week, tz=tz),
+        verdict=verdict_at(con, end_day.isoformat(), tz, policy,
+                           f"{launch:%Y-%m}" if launch else None) if has_data else None,
+        to_act=action_needed(con, end_day.isoformat(), tz, policy) if has_data
+        else pd.DataFrame(columns=action_columns),
     )
 
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import pandas as pd
 import streamlit as st
 
-from core import metrics, settings
+from core import formats, metrics, settings
 from dashboard import data, ui
 from enforcement.levels import LEVELS
 from queries import kpis as K
@@ -22,7 +22,8 @@ from report import columns as cols
 
 
 def table(df: pd.DataFrame, columns: Sequence[tuple[str, str, str]]) -> None:
-    """A report table on the page: labelled, phones masked, money shown as dollars."""
+    """A report table on the page: labelled, phones masked, money shown as dollars, counts
+    grouped in thousands."""
     money = {label: st.column_config.NumberColumn(label, format="dollar")
              for _k, label, kind in columns if kind == cells.MONEY}
     # printf puts a sign after a "$" ("$-0.0010"): per-request money shows as plain USD
@@ -30,8 +31,11 @@ def table(df: pd.DataFrame, columns: Sequence[tuple[str, str, str]]) -> None:
             for _k, label, kind in columns if kind == cells.UNIT_MONEY}
     pct = {label: st.column_config.NumberColumn(label, format="%.1f%%")
            for _k, label, kind in columns if kind == cells.PCT}
+    # the browser's own grouping ("14,565"), as the files and the cards show counts
+    count = {label: st.column_config.NumberColumn(label, format="localized")
+             for _k, label, kind in columns if kind == cells.COUNT}
     ui.dataframe(cells.display_frame(df, columns), hide_index=True, width="stretch",
-                 column_config=money | unit | pct)
+                 column_config=money | unit | pct | count)
 
 
 st.title("Weekly")
@@ -86,7 +90,7 @@ with right:
 # -- the user-level profit table -----------------------------------------------------------
 st.subheader("User-level profit")
 levels = st.multiselect("Level (month to date)", [lv.value for lv in LEVELS],
-                        default=[lv.value for lv in LEVELS])
+                        default=[lv.value for lv in LEVELS], format_func=formats.level_name)
 users = rep.users[rep.users["level"].isin(levels)]
 if len(users) > ui.TABLE_ROWS:
     st.caption(f"{len(users):,} of {len(rep.users):,} users with a counted cost or a revenue "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -193,3 +194,17 @@ def test_users_page_with_no_match_says_so(db: Path) -> None:
     at.text_input[0].input("98765").run()
     assert not at.exception
     assert any("No user" in w.value for w in at.warning)
+
+
+def test_weekly_counts_are_grouped_in_thousands_and_levels_read_as_words(db: Path) -> None:
+    """A count column is formatted by the browser's locale ("14,565"), as the files show it;
+    the level filter offers "payment required", not the code's `payment_required`."""
+    at = page("weekly", week=fx.WEEK)
+    crossings = next(d for d in at.dataframe if "Users who crossed" in d.value.columns)
+    config = json.loads(crossings.proto.columns)
+    assert config["Users who crossed"]["type_config"]["format"] == "localized"
+    assert config["Window still open"]["type_config"]["format"] == "localized"
+    assert config["Amount paid"]["type_config"]["format"] == "dollar"  # money keeps dollars
+    assert "Threshold crossed" not in config  # text keeps no number format
+    assert at.multiselect[0].options[-1] == "payment required"
+    assert at.multiselect[0].value[-1] == "payment_required"  # the value stays the code

@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from core import formats, metrics, settings, targets
@@ -32,9 +33,16 @@ def require_data() -> bool:
 
 
 def dataframe(data: Any, **kwargs: Any) -> Any:
-    """`st.dataframe` with a missing value shown as "–", as every other surface shows it
-    (Streamlit's own default is the word "None")."""
-    return st.dataframe(data, placeholder=formats.MISSING, **kwargs)
+    """`st.dataframe` with a missing value shown as "–" and whole numbers grouped in
+    thousands ("14,565"), as every other surface shows them (Streamlit's own defaults are
+    the word "None" and "14565"). A column the caller configures keeps its own format."""
+    frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+    config = dict(kwargs.pop("column_config", None) or {})
+    for name in frame.columns:
+        if name not in config and pd.api.types.is_integer_dtype(frame[name].dtype) \
+                and not pd.api.types.is_bool_dtype(frame[name].dtype):
+            config[name] = st.column_config.NumberColumn(str(name), format="localized")
+    return st.dataframe(frame, placeholder=formats.MISSING, column_config=config, **kwargs)
 
 
 money = formats.money  # one format for every surface (core.formats): half up, "–" for none

@@ -22,8 +22,7 @@ from report import columns as cols
 
 
 def table(df: pd.DataFrame, columns: Sequence[tuple[str, str, str]]) -> None:
-    """A report table on the page: labelled, phones masked, money shown as dollars, counts
-    grouped in thousands."""
+    """A report table on the page: labelled, phones masked, money shown as dollars."""
     money = {label: st.column_config.NumberColumn(label, format="dollar")
              for _k, label, kind in columns if kind == cells.MONEY}
     # printf puts a sign after a "$" ("$-0.0010"): per-request money shows as plain USD
@@ -31,11 +30,8 @@ def table(df: pd.DataFrame, columns: Sequence[tuple[str, str, str]]) -> None:
             for _k, label, kind in columns if kind == cells.UNIT_MONEY}
     pct = {label: st.column_config.NumberColumn(label, format="%.1f%%")
            for _k, label, kind in columns if kind == cells.PCT}
-    # the browser's own grouping ("14,565"), as the files and the cards show counts
-    count = {label: st.column_config.NumberColumn(label, format="localized")
-             for _k, label, kind in columns if kind == cells.COUNT}
     ui.dataframe(cells.display_frame(df, columns), hide_index=True, width="stretch",
-                 column_config=money | unit | pct | count)
+                 column_config=money | unit | pct)
 
 
 st.title("Weekly")

@@ -6,6 +6,7 @@ business; expected values come from queries.kpis on the same database.
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
@@ -137,6 +138,11 @@ def test_monthly_page_shows_the_months_figures_against_their_targets(app, con):
         c.value for c in app.caption]
     # four Plotly charts: revenue mix, cohorts, profit distribution, segments
     assert len(app.get("plotly_chart")) == 4
+    # the segments' user counts grouped in thousands by the browser; text keeps no format
+    segments = json.loads(app.dataframe[0].proto.columns)
+    assert segments["users"]["type_config"]["format"] == "localized"
+    assert "segment" not in segments
+    assert app.dataframe[0].proto.placeholder == "–"
 
 
 def test_a_day_picked_on_daily_carries_to_the_monthly_page(app, con):

@@ -261,3 +261,21 @@ def test_crossings_follow_the_reporting_timezones_week(con: Con) -> None:
     d = weekly.intervention_detail(con, week=fx.WEEK, tz="Europe/Paris", policy=POLICY)
     # F's 15 Mar 23:00 UTC crossing is Monday 16 Mar in Paris: week 12
     assert sorted(d.loc[d["threshold"] == "warning", "user_id"]) == [fx.A, fx.B]
+
+
+def test_the_reports_crossings_show_their_instant_in_the_reporting_timezone(con: Con) -> None:
+    """The report's crossings carry the UTC instant and its local wall-clock time; Paris is
+    UTC+1 until 29 March (so 23:30 UTC on a Sunday is 00:30 on the Monday)."""
+    from report import model
+
+    rep = model.build_weekly(con, week=fx.WEEK, tz="Europe/Paris", policy=POLICY)
+    got = rep.crossings[["crossed_at", "crossed_at_local"]]
+    assert len(got) > 0
+    for utc, local in got.itertuples(index=False):
+        expected = pd.Timestamp(utc).tz_localize("UTC").tz_convert("Europe/Paris")
+        assert pd.Timestamp(local) == expected.tz_localize(None)
+        assert pd.Timestamp(local) - pd.Timestamp(utc) == pd.Timedelta(hours=1)
+    assert model._local(pd.Series([datetime(2026, 3, 15, 23, 30)]), "Europe/Paris").tolist() == [
+        pd.Timestamp(2026, 3, 16, 0, 30)]
+    assert model._local(pd.Series([datetime(2026, 3, 29, 12, 0)]), "Europe/Paris").tolist() == [
+        pd.Timestamp(2026, 3, 29, 14, 0)]  # summer time from 29 March: UTC+2

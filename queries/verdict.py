@@ -95,12 +95,17 @@ def projected(profit_mtd: Decimal, day: date) -> Decimal:
 
 
 def verdict(con: duckdb.DuckDBPyConnection, day: str | date, tz: str,
-            policy: Policy | str | Path, first_month: str | None = None) -> Verdict:
+            policy: Policy | str | Path, first_month: str | None = None,
+            mtd: tuple[int, int] | None = None) -> Verdict:
     """The verdict at the end of local day `day`; `first_month` (YYYY-MM, the first month
-    with data) sets the month number of the users-at-target target's ramp."""
+    with data) sets the month number of the users-at-target target's ramp. `mtd` is the
+    month to date's (users, at target) at the end of `day` where the caller has counted
+    them already (the Weekly report's week ends that day: its KPIs hold them; 0.3 s of a
+    million users' positions not counted twice)."""
     day = date.fromisoformat(day) if isinstance(day, str) else day
     pol = K.resolve_policy(policy)
-    users, at_target = K.mtd_counts(con, "day", day.isoformat(), tz, pol)
+    users, at_target = mtd if mtd is not None else K.mtd_counts(con, "day", day.isoformat(),
+                                                                  tz, pol)
     before = same_day_last_month(day)
     then_users, then_at_target = K.mtd_counts(con, "day", before.isoformat(), tz, pol)
     age = targets.month_number(first_month, f"{day:%Y-%m}") if first_month else 1

@@ -136,10 +136,13 @@ def build_weekly(con: duckdb.DuckDBPyConnection, *, week: str, tz: str, policy: 
     actions = weekly.cost_by_action(con, week=bounds.week, tz=tz)
     end_day = bounds.period.last_day
     has_data = span is not None and span[0] <= end_day
+    kpis = kpi_layer.kpis(con, "week", bounds.week, tz, policy)
+    # the week's month to date ends with its last day: the verdict's own positions
+    mtd = (kpis["mtd_users"], kpis["users_at_target"])
     return WeeklyReport(
         week=bounds.week, previous=bounds.previous, label=bounds.period.label, timezone=tz,
         policy=policy,
-        kpis=kpi_layer.kpis(con, "week", bounds.week, tz, policy),
+        kpis=kpis,
         prev_kpis=kpi_layer.kpis(con, "week", bounds.previous, tz, policy),
         targets=weekly_targets(launch, bounds.period.last_day),
         users=weekly.user_table(con, week=bounds.week, tz=tz, policy=policy),
@@ -152,7 +155,8 @@ def build_weekly(con: duckdb.DuckDBPyConnection, *, week: str, tz: str, policy: 
         categories=weekly_costs.category_growth(con, week=bounds.week, tz=tz),
         accuracy=weekly_costs.estimate_accuracy(con, week=bounds.week, tz=tz),
         verdict=verdict_at(con, end_day.isoformat(), tz, policy,
-                           f"{launch:%Y-%m}" if launch else None) if has_data else None,
+                           f"{launch:%Y-%m}" if launch else None,
+                           mtd=None if None in mtd else mtd) if has_data else None,
         to_act=action_needed(con, end_day.isoformat(), tz, policy) if has_data
         else pd.DataFrame(columns=action_columns),
     )

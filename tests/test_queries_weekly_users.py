@@ -279,3 +279,16 @@ def test_the_reports_crossings_show_their_instant_in_the_reporting_timezone(con:
         pd.Timestamp(2026, 3, 16, 0, 30)]
     assert model._local(pd.Series([datetime(2026, 3, 29, 12, 0)]), "Europe/Paris").tolist() == [
         pd.Timestamp(2026, 3, 29, 14, 0)]  # summer time from 29 March: UTC+2
+
+
+@pytest.mark.parametrize("tz", ["UTC", "America/New_York"])
+def test_the_reports_verdict_equals_the_verdict_counted_on_its_own(con: Con, tz: str) -> None:
+    """The Weekly report hands its week's month-to-date counts to the verdict (the week ends
+    on the verdict's day); the verdict is the one `verdict()` counts by itself."""
+    from queries.verdict import verdict
+    from report import model
+
+    rep = model.build_weekly(con, week=fx.WEEK, tz=tz, policy=POLICY)
+    alone = verdict(con, "2026-03-15", tz, POLICY, first_month="2026-03")
+    assert rep.verdict == alone
+    assert rep.verdict.users == rep.kpis["mtd_users"] > 0

@@ -112,3 +112,21 @@ def test_the_live_file_is_never_opened_for_writing_by_a_load(tmp_path: Path) -> 
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_load_checkpoints_once_at_its_end_and_leaves_no_log_behind(tmp_path: Path) -> None:
+    """The copy a load writes is discarded unless it succeeds, so it checkpoints only at the
+    end (no automatic checkpoint mid-load); what it wrote is all in the published file."""
+    from loaders.publish import new_version
+
+    db = tmp_path / "p.duckdb"
+    load_files(db, {"cost_events": [str(big_csv(tmp_path / "a.csv", "a", 20_000))]})
+    with new_version(db) as con:
+        (setting,) = con.execute("SELECT current_setting('checkpoint_threshold')").fetchone()
+        assert setting.endswith("GiB") and float(setting.split()[0]) > 100
+        con.execute("DELETE FROM cost_events WHERE event_id LIKE 'a1%'")
+    assert not Path(f"{db}.wal").exists()
+    assert not list(tmp_path.glob(f"p.duckdb{TMP_MARK}*"))
+    load_files(db, {"cost_events": [str(big_csv(tmp_path / "b.csv", "b", 30_000, cost="0.02"))]})
+    assert not Path(f"{db}.wal").exists()
+    assert total(db) == (20_000 - 11_111 + 30_000, Decimal("0.01") * 8_889 + Decimal("600.00"))

@@ -114,9 +114,10 @@ def test_the_live_file_is_never_opened_for_writing_by_a_load(tmp_path: Path) -> 
         holder.wait()
 
 
-def test_a_load_checkpoints_once_at_its_end_and_leaves_no_log_behind(tmp_path: Path) -> None:
-    """The copy a load writes is discarded unless it succeeds, so it checkpoints only at the
-    end (no automatic checkpoint mid-load); what it wrote is all in the published file."""
+def test_a_load_checkpoints_only_when_it_says_and_leaves_no_log_behind(tmp_path: Path) -> None:
+    """The copy a load writes is discarded unless it succeeds, so DuckDB makes no automatic
+    checkpoint mid-load (the load makes its own two); what it wrote is all in the published
+    file."""
     from loaders.publish import new_version
 
     db = tmp_path / "p.duckdb"

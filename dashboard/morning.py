@@ -21,10 +21,12 @@ KIND_ORDER = (actions.OVER_CUTOFF, actions.LOAD_FAILED, actions.LOAD_STALE, acti
               actions.BELOW_TARGET)
 
 
-def render_verdict(day: str, tz: str, policy: str, first: date) -> verdict.Verdict:
-    """One sentence, coloured by the target, and the month's profit beside it."""
+def render_verdict(day: str, tz: str, policy: str, first: date,
+                   mtd: tuple[int, int] | None = None) -> verdict.Verdict:
+    """One sentence, coloured by the target, and the month's profit beside it. `mtd`: the
+    day's month-to-date (users, at target) where the page has them (its KPIs)."""
     v: verdict.Verdict = data.cached(verdict.verdict)(
-        day=day, tz=tz, policy=policy, first_month=f"{first:%Y-%m}")
+        day=day, tz=tz, policy=policy, first_month=f"{first:%Y-%m}", mtd=mtd)
     with st.container(key="verdict", border=True):
         colour = {True: "green", False: "red", None: "gray"}[v.met]
         st.markdown(f"#### :{colour}[{v.sentence()}]")

@@ -17,7 +17,9 @@ TREND_DAYS = 90
 view = ui.period_page("Daily", "day")
 tz, policy, first, day, previous = view.tz, view.policy, view.first, view.period, view.previous
 k, p = view.now, view.before
-morning.render_verdict(day, tz, policy, first)  # the answer first, in the phone's first screen
+# the answer first, in the phone's first screen; the day's KPIs hold its month to date
+mtd = (k["mtd_users"], k["users_at_target"])
+morning.render_verdict(day, tz, policy, first, mtd=None if None in mtd else mtd)
 morning.render_actions(day, tz, policy, key="daily_actions")
 alerts_panel.firing_now()  # what the alert rules find at this moment, whatever the day picked
 

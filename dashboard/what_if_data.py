@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import tomllib
 
-import pandas as pd
 import streamlit as st
 
 from core import settings
@@ -19,6 +18,7 @@ from enforcement import whatif
 from enforcement.months import month_label
 from enforcement.policy import Policy
 from enforcement.replay import History, ReplayResult
+from queries import kpis as K
 from queries.history import read_history
 
 
@@ -50,9 +50,9 @@ def replay(policy: Policy, first: str, last: str, *, recorded: bool = False) -> 
 
 def available_months(tz: str) -> list[str]:
     """Every month (in `tz`) from the first to the last loaded event."""
-    span = data.query("local_span", tz=tz)
-    if span.empty or pd.isna(span.iloc[0]["first_local"]):
+    span = data.cached(K.data_span)(tz=tz)
+    if span is None:
         return []
-    first, last = span.iloc[0]["first_local"], span.iloc[0]["last_local"]
+    first, last = span
     lo, hi = first.year * 12 + first.month - 1, last.year * 12 + last.month - 1
     return [month_label(m) for m in range(lo, hi + 1)]

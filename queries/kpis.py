@@ -299,7 +299,7 @@ def to_json(figures: dict[str, Any], **dumps: Any) -> str:
 def data_span(con: duckdb.DuckDBPyConnection, tz: str = "UTC") -> tuple[date, date] | None:
     """The first and last local day with data, or None for an empty database."""
     zone(tz)
-    (row,) = records(con, "local_span", tz=tz)
+    (row,) = records(con, "local_span_rollup" if rollups.ready(con) else "local_span", tz=tz)
     if row["first_local"] is None:
         return None
     return _as_date(row["first_local"]), _as_date(row["last_local"])

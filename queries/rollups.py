@@ -16,7 +16,7 @@ import duckdb
 
 from queries import Connection, records
 
-VERSION = 5  # the rollups' layout: a publish rebuilds rollups of another version
+VERSION = 6  # the rollups' layout: a publish rebuilds rollups of another version
 
 
 def ready(con: Connection) -> bool:

@@ -21,8 +21,8 @@ from loaders import rollups
 from loaders.pipeline import Chunk, load
 from loaders.publish import connect_read_only, new_version
 from queries import kpis as K
+from queries import records, weekly, weekly_costs
 from queries import rollups as read_rollups
-from queries import weekly, weekly_costs
 from tests.conftest import without_rollups
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -137,6 +137,17 @@ def test_every_figure_from_the_rollups_equals_the_raw_lines_in_every_zone(busine
     assert march["active_users"] > 40 and march["new_users"] > 0
     assert march["premium_upgrades"] + march["premium_upgrade_base"] > 0
     assert march["retention_pct"] is not None and len(march["cost_by_category"]) == 3
+
+
+@pytest.mark.parametrize("tz", ZONES)
+def test_the_datas_span_from_the_day_marks_equals_the_raw_lines(business_db, tz):
+    """The first and last local instants (the pickers' span, the month-1 targets) read from
+    the day marks are those of the events themselves, to the micro-second."""
+    fast, raw = connect_read_only(business_db), without_rollups(business_db)
+    got, want = records(fast, "local_span_rollup", tz=tz), records(raw, "local_span", tz=tz)
+    assert got == want
+    assert want[0]["first_local"] < want[0]["last_local"]
+    assert K.data_span(fast, tz) == K.data_span(raw, tz)
 
 
 @pytest.mark.parametrize("tz", ZONES)
@@ -374,7 +385,7 @@ def test_every_later_load_keeps_the_rollups_equal_to_a_full_rebuild(tmp_path):
         {"cost_events": [{**next(r for r in frames["cost_events"][1:] if r["counted"]),
                           "user_id": "+15559990003"}]},
     ]
-    days_changed, accuracy = [], []
+    days_changed, accuracy, spans = [], [], []
     start = _pairs_by_day(_rollup_rows(db))
     pairs_21, pairs_22 = start[date(2026, 3, 21)], start[date(2026, 3, 22)]
     for change in changes:
@@ -402,6 +413,9 @@ def test_every_later_load_keeps_the_rollups_equal_to_a_full_rebuild(tmp_path):
                       "rollup_state"):
             assert kept[table] == full[table]
         accuracy.append(_pairs_by_day(kept))
+        spans.append(records(connect_read_only(db), "local_span_rollup", tz="Asia/Kolkata"))
+        assert spans[-1] == records(without_rollups(db), "local_span", tz="Asia/Kolkata")
+    assert spans[2] != spans[1]  # a new day's lines, later than any: the span moved
     assert accuracy[0][date(2026, 3, 21)] == pairs_21 - 1  # the pair across midnight went
     assert accuracy[1][date(2026, 3, 22)] == pairs_22 + 1  # the pair across midnight came
     assert days_changed[:2] == [1, 1]  # each the day of its one line

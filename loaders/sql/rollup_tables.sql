@@ -65,7 +65,11 @@ CREATE TABLE IF NOT EXISTS rollup_day_marks (  -- what each day's raw lines look
     cost_lines    BIGINT NOT NULL,
     cost_hash     HUGEINT NOT NULL,
     revenue_lines BIGINT NOT NULL,
-    revenue_hash  HUGEINT NOT NULL
+    revenue_hash  HUGEINT NOT NULL,
+    first_cost_ts    TIMESTAMP,  -- the day's first and last counted cost line (NULL: none)
+    last_cost_ts     TIMESTAMP,
+    first_revenue_ts TIMESTAMP,  -- the day's first and last revenue line
+    last_revenue_ts  TIMESTAMP
 );
 
 CREATE TABLE IF NOT EXISTS rollup_state (  -- one row: the raw tables' row counts the rollups match

@@ -25,8 +25,10 @@ def _f(value: Decimal | float | int | None) -> float | None:
 
 
 def _layout(fig: go.Figure, title: str, *, x: str, y: str, height: int = 340) -> go.Figure:
+    # a title past ~40 characters is cut off on a phone's 390 px: long ones take two lines
+    top = 75 if "<br>" in title else 50
     fig.update_layout(title=title, xaxis_title=x, yaxis_title=y, height=height,
-                      margin={"l": 10, "r": 10, "t": 50, "b": 10}, legend_title_text="")
+                      margin={"l": 10, "r": 10, "t": top, "b": 10}, legend_title_text="")
     return fig
 
 
@@ -42,7 +44,7 @@ def money_trend(series: pd.DataFrame) -> go.Figure:
                                  name=name.capitalize(), mode="lines",
                                  line={"color": SERIES_COLORS[name]}))
     fig.update_yaxes(**MONEY_AXIS)
-    return _layout(fig, f"Daily revenue, cost and profit, last {len(series)} days (USD)",
+    return _layout(fig, f"Daily revenue, cost and profit,<br>last {len(series)} days (USD)",
                    x="Day", y="USD per day")
 
 
@@ -56,7 +58,7 @@ def at_target_trend(series: pd.DataFrame, target_pct: Decimal | None) -> go.Figu
         fig.add_hline(y=float(target_pct), line_dash="dash", line_color=GREEN,
                       annotation_text=f"target {target_pct:f}%")
     fig.update_yaxes(range=[0, 100])
-    return _layout(fig, "Share of users at the profit target, month to date (%)",
+    return _layout(fig, "Share of users at the profit target,<br>month to date (%)",
                    x="Day", y="% of users with cost this month")
 
 
@@ -95,7 +97,7 @@ def revenue_mix(shares: Mapping[str, float | None], targets: Mapping[str, Decima
                marker_color=palette.PREVIOUS),
     ])
     fig.update_layout(barmode="group")
-    return _layout(fig, "Revenue mix against the 40/30/20/10 target (% of revenue)",
+    return _layout(fig, "Revenue mix against the 40/30/20/10<br>target (% of revenue)",
                    x="Stream", y="% of revenue")
 
 
@@ -112,7 +114,7 @@ def cohort_heatmap(cohorts: pd.DataFrame) -> go.Figure:
         text=[[("" if v != v else f"{v:.0f}%") for v in row] for row in grid.to_numpy()]
         if not grid.empty else [], texttemplate="%{text}"))
     fig.update_yaxes(autorange="reversed", type="category")
-    return _layout(fig, "Retention by cohort (% of the cohort active)",
+    return _layout(fig, "Retention by cohort<br>(% of the cohort active)",
                    x="Months since first activity", y="Cohort (month of first activity)",
                    height=max(300, 80 + 40 * len(grid)))
 
@@ -129,7 +131,7 @@ def profit_distribution(bins: pd.DataFrame, target: Decimal) -> go.Figure:
                   annotation_text=f"target ${target:,.2f}")
     fig.update_xaxes(**MONEY_AXIS)
     fig.update_yaxes(**COUNT_AXIS)
-    return _layout(fig, "Profit per user this month (USD per user)",
+    return _layout(fig, "Profit per user this month<br>(USD per user)",
                    x="Profit per user (USD)", y="Users")
 
 

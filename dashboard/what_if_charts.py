@@ -50,7 +50,7 @@ def profit_chart(base: pd.DataFrame, cand: pd.DataFrame, target: Decimal) -> go.
     shown = frame[(frame["profit"] >= lo) & (frame["profit"] <= hi)]
     fig = px.histogram(shown, x="profit", color="policy", barmode="overlay", nbins=60,
                        opacity=0.6, color_discrete_sequence=[BASELINE_COLOUR, CANDIDATE_COLOUR],
-                       title="Profit per user-month (USD), before and after",
+                       title="Profit per user-month (USD),<br>before and after",
                        labels={"profit": "profit per user-month (USD)"})
     fig.add_vline(x=float(target), line_dash="dash", line_color=TARGET_COLOUR,
                   annotation_text=f"target ${target}", annotation_position="top right")

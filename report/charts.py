@@ -11,7 +11,7 @@ from collections.abc import Mapping
 import pandas as pd
 import plotly.graph_objects as go
 
-from core import palette
+from core import formats, palette
 
 THIS_WEEK = palette.PROFIT
 WEEK_BEFORE = palette.PREVIOUS
@@ -31,7 +31,9 @@ def dollars(micro: pd.Series) -> list[float]:
 
 
 def _layout(fig: go.Figure, title: str, *, x: str, y: str, height: int = 360) -> go.Figure:
-    fig.update_layout(title=title, height=height, margin={"l": 70, "r": 20, "t": 60, "b": 10},
+    # a long title takes two lines (`<br>`), so it is not cut off on a phone's 390 px
+    top = 85 if "<br>" in title else 60
+    fig.update_layout(title=title, height=height, margin={"l": 70, "r": 20, "t": top, "b": 10},
                       legend={"orientation": "h", "y": -0.2}, xaxis_title=x, yaxis_title=y,
                       **PLAIN, barmode="group")
     return fig
@@ -85,18 +87,19 @@ def top_users_chart(top: pd.DataFrame, labels: pd.Series) -> go.Figure:
     ])
     fig.update_yaxes(tickprefix="$")
     fig.update_xaxes(type="category")
-    return _layout(fig, "Top users by cost this week: cost and revenue (USD)", x="user",
+    return _layout(fig, "Top users by cost this week:<br>cost and revenue (USD)", x="user",
                    y="USD")
 
 
 def levels_chart(by_level: Mapping[str, int]) -> go.Figure:
     """Users per level, month to date at the week's end."""
     names = list(by_level)
-    fig = go.Figure(go.Bar(x=names, y=[by_level[n] for n in names],
+    fig = go.Figure(go.Bar(x=[formats.level_name(n) for n in names],
+                           y=[by_level[n] for n in names],
                            marker_color=[LEVEL_COLOURS.get(n, "#888") for n in names],
                            hovertemplate="%{x}: %{y:,} users<extra></extra>"))
     _whole_counts(fig, max(by_level.values(), default=0))
-    return _layout(fig, "Users by level, month to date at the week's end (users)", x="level",
+    return _layout(fig, "Users by level, month to date<br>at the week's end (users)", x="level",
                    y="users")
 
 
@@ -128,5 +131,5 @@ def economics_chart(economics: pd.DataFrame) -> go.Figure:
                hovertemplate="%{y}: costs $%{x:,.4f}<extra></extra>"),
     ])
     fig.update_xaxes(tickprefix="$")
-    return _layout(fig, "Per request: cost against token revenue (USD)", x="USD per request",
+    return _layout(fig, "Per request: cost against<br>token revenue (USD)", x="USD per request",
                    y="action", height=max(300, 60 + 45 * len(data)))

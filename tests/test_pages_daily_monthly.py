@@ -161,3 +161,17 @@ def test_a_day_picked_on_daily_carries_to_the_weekly_page_and_back(app, con):
     app.switch_page("../pages/monthly.py").run()
     # the week hands over its Sunday, 2026-02-15, so Monthly shows February
     assert app.selectbox[0].value == "2026-02"
+
+
+@pytest.mark.parametrize("page", ["daily", "monthly"])
+def test_every_chart_title_fits_a_phone(app, page) -> None:
+    """Plotly does not wrap a title: past about 40 characters it is cut off at 390 px, so a
+    long one is written on two lines."""
+    if page != "daily":
+        app.switch_page(f"../pages/{page}.py")
+    app.run()
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"]
+              for c in app.get("plotly_chart")]
+    assert len(titles) >= 4
+    for title in titles:
+        assert all(len(line) <= 40 for line in title.split("<br>")), title

@@ -208,3 +208,16 @@ def test_weekly_counts_are_grouped_in_thousands_and_levels_read_as_words(db: Pat
     assert "Threshold crossed" not in config  # text keeps no number format
     assert at.multiselect[0].options[-1] == "payment required"
     assert at.multiselect[0].value[-1] == "payment_required"  # the value stays the code
+
+
+def test_weekly_chart_titles_fit_a_phone_and_levels_read_as_words(db: Path) -> None:
+    """At 390 px a Plotly title longer than about 40 characters is cut off: each line of
+    every Weekly chart's title fits; the level chart's bars are named in words."""
+    at = page("weekly", week=fx.WEEK)
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert len(specs) >= 5
+    for spec in specs:
+        title = spec["layout"]["title"]["text"]
+        assert all(len(line) <= 40 for line in title.split("<br>")), title
+    levels = next(s for s in specs if s["layout"]["title"]["text"].startswith("Users by level"))
+    assert levels["data"][0]["x"][-1] == "payment required"

@@ -371,8 +371,9 @@ def _json_chunk(batch: list[tuple[int, str, object]], table: str, fmt: str) -> C
     bad = [(table, _evidence(text), str(rec)) for n, text, rec in batch
            if not isinstance(rec, dict)]
     if fmt == "auto":
-        items = [g for g in good if _is_dynamodb(g[2])]
-        rows = [g for g in good if not _is_dynamodb(g[2])]
+        item = [_is_dynamodb(g[2]) for g in good]  # judged once per record
+        items = [g for g, is_item in zip(good, item, strict=True) if is_item]
+        rows = [g for g, is_item in zip(good, item, strict=True) if not is_item]
     else:
         items, rows = (good, []) if fmt == "dynamodb-json" else ([], good)
     chunk = dynamo_items.items_to_chunk([rec for _, _, rec in items], expect=table,
@@ -380,8 +381,10 @@ def _json_chunk(batch: list[tuple[int, str, object]], table: str, fmt: str) -> C
                                         raws=[text for _, text, _ in items])
     if rows:
         # The raw record is the line as it came, whatever the row's fate.
+        for _, text, rec in rows:  # each record a dict of its own, decoded from its line
+            rec["_raw"] = text
         chunk.frames.setdefault(table, []).extend(  # type: ignore[union-attr]
-            {**rec, "_raw": text} for _, text, rec in rows)
+            rec for _, _, rec in rows)
     chunk.rejects.extend(bad)
     chunk.rows_read = (chunk.rows_read or 0) + len(rows) + len(bad)
     return chunk

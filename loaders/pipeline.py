@@ -9,7 +9,6 @@ estimates with their actuals, records the load, and publishes atomically.
 
 from __future__ import annotations
 
-import itertools
 import json
 import time
 from collections.abc import Callable, Iterable
@@ -120,7 +119,9 @@ def _sql(name: str) -> str:
 def _as_arrow(frame: Frame, table: str) -> tuple[pa.Table, list[str]]:
     """The frame as an Arrow table of VARCHAR contract columns, and its missing ones."""
     if isinstance(frame, list):
-        names = list(dict.fromkeys(itertools.chain.from_iterable(frame)))
+        # Only the staged columns become text (a record's other keys are dropped below): a
+        # column is there when any record has it
+        names = [n for n in (*STAGE_COLUMNS[table], "_raw") if any(n in rec for rec in frame)]
         frame = pa.table({n: _text_column([rec.get(n) for rec in frame])
                           for n in names}) if frame else pa.table({})
     if isinstance(frame, pd.DataFrame):

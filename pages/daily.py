@@ -11,6 +11,7 @@ import streamlit as st
 from core import palette, targets
 from dashboard import alerts_panel, data, kpi_charts, morning, ui
 from queries import kpis as K
+from queries import verdict
 
 TREND_DAYS = 90
 
@@ -18,8 +19,7 @@ view = ui.period_page("Daily", "day")
 tz, policy, first, day, previous = view.tz, view.policy, view.first, view.period, view.previous
 k, p = view.now, view.before
 # the answer first, in the phone's first screen; the day's KPIs hold its month to date
-mtd = (k["mtd_users"], k["users_at_target"])
-morning.render_verdict(day, tz, policy, first, mtd=None if None in mtd else mtd)
+morning.render_verdict(day, tz, policy, first, mtd=verdict.mtd_of(k))
 morning.render_actions(day, tz, policy, key="daily_actions")
 alerts_panel.firing_now()  # what the alert rules find at this moment, whatever the day picked
 

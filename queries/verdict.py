@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -92,6 +93,13 @@ def projected(profit_mtd: Decimal, day: date) -> Decimal:
     """Month-end profit if the rest of the month goes at the month-to-date daily pace."""
     days = calendar.monthrange(day.year, day.month)[1]
     return (profit_mtd * days / day.day).quantize(Decimal("0.000001"), ROUND_HALF_UP)
+
+
+def mtd_of(figures: dict[str, Any]) -> tuple[int, int] | None:
+    """A day's or a week's KPIs' month to date at their end, as `verdict` takes it (None
+    where the figures lack it)."""
+    mtd = (figures.get("mtd_users"), figures.get("users_at_target"))
+    return None if None in mtd else mtd  # type: ignore[return-value]
 
 
 def verdict(con: duckdb.DuckDBPyConnection, day: str | date, tz: str,

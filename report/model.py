@@ -23,7 +23,7 @@ from queries import kpis as kpi_layer
 from queries import weekly, weekly_costs
 from queries.actions import COLUMNS as action_columns
 from queries.actions import action_needed
-from queries.verdict import Verdict
+from queries.verdict import Verdict, mtd_of
 from queries.verdict import verdict as verdict_at
 from report.cells import fmt_money, to_usd
 
@@ -137,8 +137,6 @@ def build_weekly(con: duckdb.DuckDBPyConnection, *, week: str, tz: str, policy: 
     end_day = bounds.period.last_day
     has_data = span is not None and span[0] <= end_day
     kpis = kpi_layer.kpis(con, "week", bounds.week, tz, policy)
-    # the week's month to date ends with its last day: the verdict's own positions
-    mtd = (kpis["mtd_users"], kpis["users_at_target"])
     return WeeklyReport(
         week=bounds.week, previous=bounds.previous, label=bounds.period.label, timezone=tz,
         policy=policy,
@@ -156,7 +154,8 @@ def build_weekly(con: duckdb.DuckDBPyConnection, *, week: str, tz: str, policy: 
         accuracy=weekly_costs.estimate_accuracy(con, week=bounds.week, tz=tz),
         verdict=verdict_at(con, end_day.isoformat(), tz, policy,
                            f"{launch:%Y-%m}" if launch else None,
-                           mtd=None if None in mtd else mtd) if has_data else None,
+                           # the week's month to date ends with its last day: the verdict's
+                           mtd=mtd_of(kpis)) if has_data else None,
         to_act=action_needed(con, end_day.isoformat(), tz, policy) if has_data
         else pd.DataFrame(columns=action_columns),
     )

@@ -98,26 +98,19 @@ def user_time_order(user: np.ndarray, ts: np.ndarray, n_users: int) -> np.ndarra
 
 
 @numba.njit(cache=True, parallel=True)
-def _take4(order, a, b, c, d):  # pragma: no cover - compiled; tested through take4
-    m = len(order)
-    out = np.empty((4, m), np.int64)
-    for i in numba.prange(m):
-        j = order[i]
-        out[0, i] = a[j]
-        out[1, i] = b[j]
-        out[2, i] = c[j]
-        out[3, i] = d[j]
+def _take_into(order, a, out):  # pragma: no cover - compiled; tested through take
+    for i in numba.prange(len(order)):
+        out[i] = a[order[i]]
     return out
 
 
-def take4(order: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray
-          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Four integer columns at `order`'s positions, as int64, in one pass.
+def take(order: np.ndarray, a: np.ndarray, dtype: type | np.dtype = np.int64) -> np.ndarray:
+    """One integer column at `order`'s positions, as `dtype`, in one parallel pass.
 
-    The requests' columns (user, instant, cost, action) in fold order: one compiled pass
-    reads each row once, three times faster at 45 M rows than four numpy gathers."""
-    out = _take4(order, a, b, c, d)
-    return out[0], out[1], out[2], out[3]
+    The requests' columns go into fold order one at a time, each unsorted column let go
+    as soon as its sorted copy exists: at 45 M rows, gathering four at once held 1.4 GB
+    beside the unsorted columns. A compiled pass is three times numpy's `a[order]` there."""
+    return _take_into(order, a, np.empty(len(order), dtype))
 
 
 def tie_rows(user: np.ndarray, ts: np.ndarray) -> np.ndarray:

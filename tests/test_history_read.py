@@ -138,3 +138,23 @@ def test_a_tie_is_ordered_by_event_id_not_by_the_order_rows_were_written(tmp_pat
     fast, _ = _both(path)
     assert list(fast.req_action) == ["simple_message", "meal_plan", "grocery_list"]
     assert list(fast.req_cost) == [1, 3, 2]
+
+
+@pytest.mark.parametrize("case", ["plain", "runtime"])
+def test_a_read_streamed_in_many_batches_hands_the_fold_the_same_columns(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str) -> None:
+    from queries import history
+
+    path = _db(tmp_path, runtime=case == "runtime")
+    whole, frames = _both(path)
+    batches = []
+    add = history._Rows.add
+    monkeypatch.setattr(history._Rows, "add", lambda self, b: (batches.append(len(b)),
+                                                               add(self, b))[1])
+    monkeypatch.setattr(history, "BATCH_ROWS", 1000)
+    pieces, _ = _both(path)
+    assert len(batches) >= 5 and max(batches) <= 2048  # many batches, each cut and joined
+    _assert_same(pieces, frames)
+    for name in COLUMNS:
+        a, b = getattr(pieces, name), getattr(whole, name)
+        assert (a is None) == (b is None) and (a is None or list(a) == list(b)), name

@@ -18,14 +18,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from enforcement.decide import State, level_of
+from enforcement.decide import State
 from enforcement.fast_replay import replay_fast
 from enforcement.fold import UserFold, events_by_user
+from enforcement.level_arrays import level_names
 from enforcement.levels import LEVELS, NOT_SERVED_REASONS, Level
 from enforcement.money import to_micro, usd
 from enforcement.months import month_label, month_start_us, parse_month
 from enforcement.policy import Policy, PolicyError
 from enforcement.replay import LEVEL_NAMES, History, ReplayResult, finish, level_column
+from enforcement.user_month_sums import COUNT, POSITIVE, SUM, user_month_sums
 
 RECORDED = "history as recorded"
 _EARLIEST = int(np.iinfo(np.int64).min)  # the probe folds from the first loaded event
@@ -139,43 +141,31 @@ def recorded(history: History, policy: Policy, first: str, last: str) -> ReplayR
     span = month_span(first, last)
     tz = policy.timezone
     bounds = np.array([month_start_us(m, tz) for m in range(span[0], span[1] + 2)], np.int64)
-    n = history.n_requests
     req_cost = history.req_recorded_cost if history.req_recorded_cost is not None \
         else history.req_cost
-    reasons = history.req_recorded_reason if history.req_recorded_reason is not None \
-        else np.full(n, None, dtype=object)
-    tokens = history.req_recorded_tokens if history.req_recorded_tokens is not None \
-        else np.full(n, -1, dtype=np.int64)
+    # Reasons as codes into NOT_SERVED_REASONS (-1: served, or not recorded at all).
+    reasons = None if history.req_recorded_reason is None else pd.Index(
+        NOT_SERVED_REASONS).get_indexer(history.req_recorded_reason).astype(np.int8)
+    tokens = history.req_recorded_tokens  # -1 (none recorded) counts as 0 spent
 
-    def inside(ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        mask = (ts >= bounds[0]) & (ts < bounds[-1])
-        return mask, np.searchsorted(bounds, ts[mask], side="right") - 1
-
-    mask, month = inside(history.req_ts)
-    reason = reasons[mask]
-    req = pd.DataFrame({"u": history.req_user[mask], "m": month, "x": req_cost[mask],
-                        "t": np.maximum(tokens[mask], 0),
-                        **{r: (reason == r).astype(np.int64) for r in NOT_SERVED_REASONS}})
-    rmask, rmonth = inside(history.rev_ts)
-    rev = pd.DataFrame({"u": history.rev_user[rmask], "m": rmonth,
-                        "x": history.rev_amount[rmask]})
-    cost = req.groupby(["u", "m"]).agg(cost=("x", "sum"), requests=("x", "size"),
-                                       tokens_spent=("t", "sum"),
-                                       **{r: (r, "sum") for r in NOT_SERVED_REASONS})
-    revenue = rev.groupby(["u", "m"]).agg(revenue=("x", "sum"))
-    rows = cost.join(revenue, how="outer").fillna(0).astype(np.int64).reset_index()
-    refused = sum(rows[r] for r in NOT_SERVED_REASONS)
-    labels = np.array([month_label(span[0] + i) for i in range(len(bounds) - 1)], dtype=object)
-    level = [level_of(int(c), int(r), policy).value
-             for c, r in zip(rows["cost"], rows["revenue"], strict=True)]
+    n_users, n_months = len(history.users), len(bounds) - 1
+    req = user_month_sums(history.req_user, history.req_ts, bounds, n_users, req_cost,
+                          tokens, reasons, len(NOT_SERVED_REASONS))
+    rev = user_month_sums(history.rev_user, history.rev_ts, bounds, n_users,
+                          history.rev_amount)
+    keys = np.flatnonzero((req[:, COUNT] > 0) | (rev[:, COUNT] > 0))  # by user, then month
+    req, rev = req[keys], rev[keys]
+    refused = req[:, 3:].sum(axis=1)
+    cost, revenue = req[:, SUM], rev[:, SUM]
+    labels = np.array([month_label(span[0] + i) for i in range(n_months)], dtype=object)
     columns: dict[str, Any] = {
-        "user_id": history.users[rows["u"].to_numpy()],
-        "month": labels[rows["m"].to_numpy()],
-        "requests": rows["requests"], "served": rows["requests"] - refused,
-        **{f"not_served_{r}": rows[r] for r in NOT_SERVED_REASONS},
-        "tokens_spent": rows["tokens_spent"],
-        "cost": rows["cost"], "revenue": rows["revenue"],
-        "profit": rows["revenue"] - rows["cost"], "level": level,
+        "user_id": history.users[keys // n_months],
+        "month": labels[keys % n_months],
+        "requests": req[:, COUNT], "served": req[:, COUNT] - refused,
+        **{f"not_served_{r}": req[:, 3 + i] for i, r in enumerate(NOT_SERVED_REASONS)},
+        "tokens_spent": req[:, POSITIVE],
+        "cost": cost, "revenue": revenue,
+        "profit": revenue - cost, "level": level_names(cost, revenue, policy),
     }
     result = finish(policy, columns, span)
     return ReplayResult(RECORDED, result.table, result.months, result.total)

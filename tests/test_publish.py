@@ -131,3 +131,20 @@ def test_a_load_checkpoints_only_when_it_says_and_leaves_no_log_behind(tmp_path:
     load_files(db, {"cost_events": [str(big_csv(tmp_path / "b.csv", "b", 30_000, cost="0.02"))]})
     assert not Path(f"{db}.wal").exists()
     assert total(db) == (20_000 - 11_111 + 30_000, Decimal("0.01") * 8_889 + Decimal("600.00"))
+
+
+def test_a_reader_holds_duckdb_to_one_gigabyte_unless_told(tmp_path: Path) -> None:
+    db = tmp_path / "p.duckdb"
+    load_files(db, {"cost_events": [str(big_csv(tmp_path / "a.csv", "a", 3))]})
+    script = ("import sys; from loaders.publish import connect_read_only as c; "
+              "print(c(sys.argv[1]).execute(\"SELECT current_setting('memory_limit')\")"
+              ".fetchone()[0])")
+
+    def limit(env: dict[str, str]) -> str:
+        base = {k: v for k, v in os.environ.items() if k != "PROFIT_READ_MEMORY"}
+        out = subprocess.run([sys.executable, "-c", script, str(db)], cwd=ROOT, check=True,
+                             capture_output=True, text=True, env=base | env)
+        return out.stdout.strip()
+
+    assert limit({}) == "953.6 MiB"  # 1 GB, as DuckDB shows it
+    assert limit({"PROFIT_READ_MEMORY": "2GB"}) == "1.8 GiB"

@@ -41,7 +41,7 @@ from enforcement.level_sql import level_rank_macro
 from enforcement.levels import LEVELS
 from enforcement.money import MICRO, fmt_usd, to_micro
 from enforcement.policy import Policy, load_policy
-from queries import Connection, arrays, records, rollups, run
+from queries import Connection, arrays, records, rollups, run, run_per_user
 
 if TYPE_CHECKING:  # imported where a frame is built: `kpis()` needs none (the CLI starts
     import pandas as pd  # 0.4 s sooner without it)
@@ -92,8 +92,9 @@ def resolve_policy(policy: Policy | str | Path | None) -> Policy:
 def user_totals(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> pd.DataFrame:
     """Per user with a counted cost in [start, end) (aware bounds): cost/revenue micro, requests."""
     if rollups.ready(con):
-        return run(con, "user_totals_rollup", **rollups.window(to_utc(start), to_utc(end)))
-    return run(con, "user_totals", start=to_utc(start), end=to_utc(end))
+        return run_per_user(con, "user_totals_rollup",
+                            **rollups.window(to_utc(start), to_utc(end)))
+    return run_per_user(con, "user_totals", start=to_utc(start), end=to_utc(end))
 
 
 def mtd_users(con: duckdb.DuckDBPyConnection, grain: str, period: str, tz: str = "UTC",

@@ -19,7 +19,7 @@ import pandas as pd
 from enforcement.level_arrays import level_names
 from enforcement.levels import LEVELS
 from enforcement.policy import Policy
-from queries import kpis, rollups, run
+from queries import kpis, rollups, run, run_per_user
 from queries.ranking import most
 
 PAYMENT_WINDOW_DAYS = 7
@@ -125,7 +125,7 @@ def user_table(con: duckdb.DuckDBPyConnection, *, week: str, tz: str, policy: Po
     """
     bounds = week_bounds(week, tz)
     # in UTC the rollup twin: 4.2 s → 1.8 s at 1,000,000 users
-    df = run(con, rollups.utc_twin(con, "weekly_users", tz), **bounds.params())
+    df = run_per_user(con, rollups.utc_twin(con, "weekly_users", tz), **bounds.params())
     df["level"] = level_names(df["mtd_cost_micro"].to_numpy(), df["mtd_revenue_micro"].to_numpy(),
                               policy).tolist()  # level_of over the column (one numpy pass)
     df["at_target"] = df["mtd_profit_micro"] >= policy.target
@@ -181,9 +181,9 @@ def intervention_detail(con: duckdb.DuckDBPyConnection, *, week: str, tz: str, p
     """One row per (threshold, user) crossing in the week; see weekly_interventions.sql
     (its rollup twin in UTC, where a week is whole rollup days: 8.7 s → 2.1 s at 1,000,000
     users)."""
-    return run(con, rollups.utc_twin(con, "weekly_interventions", tz),
-               **week_bounds(week, tz).params(), warning_micro=policy.warning,
-               cutoff_micro=policy.cutoff)
+    return run_per_user(con, rollups.utc_twin(con, "weekly_interventions", tz),
+                        **week_bounds(week, tz).params(), warning_micro=policy.warning,
+                        cutoff_micro=policy.cutoff)
 
 
 def intervention_summary(detail: pd.DataFrame, policy: Policy) -> pd.DataFrame:

@@ -52,7 +52,7 @@ WITH cost AS (              -- active users: at least one counted cost event in 
                  CASE WHEN stream = 'data' THEN m ELSE 0 END,
                  CASE WHEN stream = 'other' THEN m ELSE 0 END,
                  CASE WHEN stream = 'tokens' AND m > 0 THEN 1 ELSE 0 END
-          FROM (SELECT user_id, stream, CAST(amount_usd * 1000000 AS BIGINT) AS m
+          FROM (SELECT user_id, stream, CAST(CAST(amount_usd AS DECIMAL(38, 6)) * 1000000 AS BIGINT) AS m
                 FROM revenue_events
                 WHERE $edges AND ((ts >= $start AND ts < $a_end)
                                   OR (ts >= $b_start AND ts < $end))) AS r

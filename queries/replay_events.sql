@@ -33,7 +33,7 @@ WITH done AS (              -- completions of the runtime's decided requests
       AND c.ts >= $start
       AND c.ts < $end
     UNION ALL
-    SELECT 1, event_id, user_id, ts, stream, CAST(amount_usd * 1000000 AS BIGINT), tokens,
+    SELECT 1, event_id, user_id, ts, stream, CAST(CAST(amount_usd AS DECIMAL(38, 6)) * 1000000 AS BIGINT), tokens,
            NULL, NULL, NULL
     FROM revenue_events
     WHERE ts >= $start

@@ -10,7 +10,7 @@ WITH ev AS NOT MATERIALIZED (   -- read again per use: materialised, it spilled
       AND ts >= $start
       AND ts < $end
     UNION ALL
-    SELECT 1, event_id, user_id, ts, stream, CAST(amount_usd * 1000000 AS BIGINT), tokens
+    SELECT 1, event_id, user_id, ts, stream, CAST(CAST(amount_usd AS DECIMAL(38, 6)) * 1000000 AS BIGINT), tokens
     FROM revenue_events
     WHERE ts >= $start
       AND ts < $end

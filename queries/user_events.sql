@@ -20,7 +20,7 @@ WHERE user_id = $user AND ts >= $start AND ts < $end
 UNION ALL
 SELECT
     event_id, ts, (ts AT TIME ZONE 'UTC') AT TIME ZONE $tz, 'revenue', stream, NULL, NULL, true,
-    0::BIGINT, CAST(amount_usd * 1000000 AS BIGINT), partner, tokens, 1
+    0::BIGINT, CAST(CAST(amount_usd AS DECIMAL(38, 6)) * 1000000 AS BIGINT), partner, tokens, 1
 FROM revenue_events
 WHERE user_id = $user AND ts >= $start AND ts < $end
 ORDER BY ts, ord, event_id

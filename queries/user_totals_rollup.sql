@@ -31,7 +31,7 @@ WITH c AS (  -- exactly one UTC month ($one_month): its month rollup, a row per 
           WHERE (day >= $day_from AND day < $month_from)
              OR (day >= $month_to AND day < $day_to)
           UNION ALL
-          SELECT u.user_key, CAST(r.amount_usd * 1000000 AS BIGINT)
+          SELECT u.user_key, CAST(CAST(r.amount_usd AS DECIMAL(38, 6)) * 1000000 AS BIGINT)
           FROM revenue_events r JOIN rollup_users u USING (user_id)
           WHERE $edges AND ((r.ts >= $start AND r.ts < $a_end)
                              OR (r.ts >= $b_start AND r.ts < $end)))

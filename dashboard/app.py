@@ -47,5 +47,6 @@ navigation = st.navigation(
     position=auth.nav_position(),  # the page list stays hidden until sign-in
 )
 auth.require_sign_in()  # before any page or data: until then only the sign-in form renders
+ui.card_style()
 ui.sidebar_footer()
 navigation.run()

@@ -13,6 +13,20 @@ import streamlit as st
 from core import formats, metrics, settings, targets
 from dashboard import data
 
+# A card's value shrinks with its card (container query units) instead of being cut to
+# "$1,071,…": five cards in a row at 1400 px are ~170 px wide, and a month's revenue at a
+# million users is 14 characters. 11% of the card a character-height fits 14 digits and
+# separators; a phone's full-width card keeps Streamlit's own size.
+CARD_CSS = """<style>
+[data-testid="stMetric"] { container-type: inline-size; }
+[data-testid="stMetricValue"] { font-size: clamp(1.1rem, 11cqi, 2.25rem); }
+</style>"""
+
+
+def card_style() -> None:
+    """The cards' one style rule, on every page (the app's entry calls it)."""
+    st.html(CARD_CSS)
+
 
 def sidebar_footer() -> None:
     """What the reader should know on every page: which data, which timezone."""

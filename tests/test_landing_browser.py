@@ -14,8 +14,10 @@ PAGES = ["", "weekly", "monthly", "users", "what-if", "data", "targets", "glossa
 WIDTHS = {"laptop": (1400, 1000), "phone": (390, 844)}
 # a count of 5+ digits without separators, not part of a date, time, phone mask or id
 BARE_COUNT = re.compile(r"(?<![\w.:/…-])\d{5,}(?![\w.:/-])")
+# The card's own element and what is inside it: Streamlit clips the value's inner text.
 CUT_OFF_JS = """() => [...document.querySelectorAll(
-    '[data-testid="stMetricValue"], [data-testid="stMetricLabel"], h1, h2, h3')]
+    '[data-testid="stMetricValue"], [data-testid="stMetricValue"] *, ' +
+    '[data-testid="stMetricLabel"], h1, h2, h3')]
     .filter(e => e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1)
     .map(e => e.innerText.slice(0, 60))"""
 

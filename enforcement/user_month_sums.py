@@ -10,13 +10,14 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-COUNT, SUM, POSITIVE = 0, 1, 2  # the first columns of the result; then one per reason code
+COUNT, SUM, POSITIVE = 0, 1, 2  # the first columns of the result
+FIRST_REASON = 3  # then one column per reason code, from here
 
 
 @numba.njit(cache=True)
 def _sums(user, ts, bounds, n_users, value, positive, reason, n_reasons):  # pragma: no cover
     n_months = len(bounds) - 1
-    out = np.zeros((n_users * n_months, 3 + n_reasons), np.int64)
+    out = np.zeros((n_users * n_months, FIRST_REASON + n_reasons), np.int64)
     for i in range(len(user)):
         t = ts[i]
         if t < bounds[0] or t >= bounds[n_months]:
@@ -30,7 +31,7 @@ def _sums(user, ts, bounds, n_users, value, positive, reason, n_reasons):  # pra
         if len(positive) and positive[i] > 0:
             out[k, POSITIVE] += positive[i]
         if len(reason) and reason[i] >= 0:
-            out[k, 3 + reason[i]] += 1
+            out[k, FIRST_REASON + reason[i]] += 1
     return out
 
 

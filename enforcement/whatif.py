@@ -27,7 +27,7 @@ from enforcement.money import to_micro, usd
 from enforcement.months import month_label, month_start_us, parse_month
 from enforcement.policy import Policy, PolicyError
 from enforcement.replay import LEVEL_NAMES, History, ReplayResult, finish, level_column
-from enforcement.user_month_sums import COUNT, POSITIVE, SUM, user_month_sums
+from enforcement.user_month_sums import COUNT, FIRST_REASON, POSITIVE, SUM, user_month_sums
 
 RECORDED = "history as recorded"
 _EARLIEST = int(np.iinfo(np.int64).min)  # the probe folds from the first loaded event
@@ -155,14 +155,15 @@ def recorded(history: History, policy: Policy, first: str, last: str) -> ReplayR
                           history.rev_amount)
     keys = np.flatnonzero((req[:, COUNT] > 0) | (rev[:, COUNT] > 0))  # by user, then month
     req, rev = req[keys], rev[keys]
-    refused = req[:, 3:].sum(axis=1)
+    refused = req[:, FIRST_REASON:].sum(axis=1)
     cost, revenue = req[:, SUM], rev[:, SUM]
     labels = np.array([month_label(span[0] + i) for i in range(n_months)], dtype=object)
     columns: dict[str, Any] = {
         "user_id": history.users[keys // n_months],
         "month": labels[keys % n_months],
         "requests": req[:, COUNT], "served": req[:, COUNT] - refused,
-        **{f"not_served_{r}": req[:, 3 + i] for i, r in enumerate(NOT_SERVED_REASONS)},
+        **{f"not_served_{r}": req[:, FIRST_REASON + i]
+           for i, r in enumerate(NOT_SERVED_REASONS)},
         "tokens_spent": req[:, POSITIVE],
         "cost": cost, "revenue": revenue,
         "profit": revenue - cost, "level": level_names(cost, revenue, policy),

@@ -70,7 +70,7 @@ def run(con: Connection, name: str, **params: Any) -> pd.DataFrame:
         cur.close()
 
 
-def _as_duckdb_frames(table: Any) -> pd.DataFrame:
+def _as_duckdb_frame(table: Any) -> pd.DataFrame:
     """An Arrow table as DuckDB's `.df()` makes it: an integer column with NULLs becomes
     pandas' nullable integer of its width (Arrow alone makes it float)."""
     import pandas as pd
@@ -99,7 +99,7 @@ def run_per_user(con: Connection, name: str, **params: Any) -> pd.DataFrame:
     try:
         text = sql_text(name)
         relation = cur.sql(text, params={k: v for k, v in params.items() if f"${k}" in text})
-        return _as_duckdb_frames(relation.to_arrow_table())
+        return _as_duckdb_frame(relation.to_arrow_table())
     finally:
         cur.close()
 

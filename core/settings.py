@@ -64,6 +64,13 @@ def policy_path() -> Path:
     return path if path.is_absolute() else ROOT / path
 
 
+def prefetch() -> bool:
+    """`PROFIT_PREFETCH`, else `[app] prefetch`: whether Daily builds the Weekly report in
+    the background (on; `off` for tests that count what a page computes)."""
+    value = _setting("PROFIT_PREFETCH", "app", "prefetch", "on")
+    return value.strip().lower() not in {"off", "0", "false", "no"}
+
+
 def check_timezone(name: str) -> str:
     """Refuse a name that is not an IANA timezone, with a message that says so."""
     try:

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import streamlit as st
 
 from core import palette, targets
-from dashboard import alerts_panel, data, kpi_charts, morning, ui
+from dashboard import alerts_panel, data, kpi_charts, morning, prefetch, ui
 from queries import kpis as K
 from queries import verdict
 
@@ -64,3 +64,6 @@ with right:
                       "cost per user": [ui.money(v, decimals=4) for v in spikes["cost_per_user"]],
                       "usual": [ui.money(v, decimals=4) for v in spikes["usual"]],
                       "× usual": [f"{v:.1f}" for v in spikes["times_usual"]]}, hide_index=True)
+
+# the next page is most often Weekly: its report builds while this one is read
+prefetch.weekly_reports(K.period_name("week", date.fromisoformat(day)), tz)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -13,6 +14,10 @@ from loaders.pipeline import Chunk, load
 from tests.alerts_fixtures import hook, slack, smtp  # noqa: F401 - fixtures for every test
 
 ROOT = Path(__file__).resolve().parent.parent
+# Daily's background build of the Weekly report would add a thread's queries to any test
+# that counts what a page computes (and to the app servers the browser tests start, which
+# inherit this environment); tests/test_prefetch.py turns it on.
+os.environ.setdefault("PROFIT_PREFETCH", "off")
 
 
 @pytest.fixture

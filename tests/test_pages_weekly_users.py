@@ -17,17 +17,13 @@ from report import cells, files, model
 from tests import weekly_users_fixtures as fx
 
 ROOT = Path(__file__).resolve().parent.parent
-POLICY_FILE = ROOT / "enforcement" / "policies" / "seed-default.toml"
+POLICY_FILE = fx.POLICY_FILE
 POLICY = load_policy(POLICY_FILE)
 
 
 @pytest.fixture
 def db(make_db: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = fx.build(make_db)
-    monkeypatch.setenv("PROFIT_DB", str(path))
-    monkeypatch.setenv("PROFIT_TIMEZONE", "UTC")
-    monkeypatch.setenv("PROFIT_POLICY", str(POLICY_FILE))
-    monkeypatch.setenv("PROFIT_SECRETS", str(tmp_path / "none.toml"))
+    path = fx.serve(make_db, tmp_path, monkeypatch)
     return path
 
 

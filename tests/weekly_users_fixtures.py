@@ -38,6 +38,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 A, B, C, D, E, F, G = ("+15550001111", "+15550002222", "+15550003333", "+15559990001",
                        "+15550004444", "+15550005555", "+15550006666")
 PARTNER = '=HYPERLINK("http://x","y")'
@@ -89,3 +91,17 @@ TOKENS = [
 def build(make_db: Callable[..., Path], name: str = "weekly.duckdb") -> Path:
     """The business above as a DuckDB file, through the real loading path."""
     return make_db(costs=COSTS, revenue=REVENUE, tokens=TOKENS, name=name)
+
+
+POLICY_FILE = Path(__file__).resolve().parent.parent / "enforcement" / "policies" / \
+    "seed-default.toml"
+
+
+def serve(make_db: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The business built, and the app pointed at it (UTC, the seed policy, no secrets)."""
+    path = build(make_db)
+    monkeypatch.setenv("PROFIT_DB", str(path))
+    monkeypatch.setenv("PROFIT_TIMEZONE", "UTC")
+    monkeypatch.setenv("PROFIT_POLICY", str(POLICY_FILE))
+    monkeypatch.setenv("PROFIT_SECRETS", str(tmp_path / "none.toml"))
+    return path

@@ -212,6 +212,28 @@ def test_weekly_crossings_in_utc_from_the_rollups_equal_the_raw_lines(business_d
     assert crossed > 100  # every week and limit crossed by someone, not empties equal
 
 
+def test_a_crossing_among_lines_at_one_instant_is_that_instant_from_the_rollups_too(
+        tmp_path: Path) -> None:
+    """Month to date $1.99, then three $0.02 lines at one instant: the first of them (by
+    event id) crosses the $2.00 limit, though each is $2.03 or more with the other two; the
+    rollups' twin sums lines at one instant together and finds the same instant."""
+    db = tmp_path / "ties.duckdb"
+    tie = datetime(2026, 3, 18, 9, 30)
+    _load(db, {"cost_events": [
+        {"event_id": "a0", "user_id": "+15550000001", "ts": datetime(2026, 3, 2, 8),
+         "action": "meal_plan", "cost_usd": "1.990000", "counted": True},
+        *({"event_id": f"t{i}", "user_id": "+15550000001", "ts": tie, "action": "meal_plan",
+           "cost_usd": "0.020000", "counted": True} for i in range(3)),
+        {"event_id": "z9", "user_id": "+15550000001", "ts": tie + timedelta(hours=1),
+         "action": "meal_plan", "cost_usd": "0.500000", "counted": True}]})
+    pol = dataclasses.replace(K.resolve_policy(None), warning=1_000_000, cutoff=2_000_000)
+    fast, raw = connect_read_only(db), without_rollups(db)
+    got = weekly.intervention_detail(fast, week="2026-W12", tz="UTC", policy=pol)
+    want = weekly.intervention_detail(raw, week="2026-W12", tz="UTC", policy=pol)
+    pd.testing.assert_frame_equal(got, want)
+    assert got[["threshold", "crossed_at"]].values.tolist() == [["cutoff", pd.Timestamp(tie)]]
+
+
 def test_the_weekly_user_table_in_utc_from_the_rollups_equals_the_raw_lines(business_db):
     fast, raw = connect_read_only(business_db), without_rollups(business_db)
     seed = K.resolve_policy(None)

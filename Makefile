@@ -28,7 +28,7 @@ demo: $(VENV)/.runtime
 	$(PY) -m loaders demo --db $(DB)
 
 run: $(VENV)/.runtime $(DB)
-	PROFIT_DB=$(DB) $(PY) -m streamlit run dashboard/app.py --server.address localhost --server.port $(PORT)
+	PROFIT_DB=$(DB) $(PY) -m streamlit run dashboard/server.py --server.address localhost --server.port $(PORT)
 
 system-deps:
 	bash .ci/system-deps

@@ -1,6 +1,8 @@
 """The app's entry: page config, navigation, and nothing else.
 
-`streamlit run dashboard/app.py`. Each page is a thin file in `pages/`.
+`streamlit run dashboard/app.py`, or `dashboard/server.py`, which serves this same app and
+starts computing the landing page's figures before the first visitor (`make run`). Each
+page is a thin file in `pages/`.
 """
 
 from __future__ import annotations
@@ -17,12 +19,13 @@ sys.path[:] = [str(ROOT)] + [p for p in sys.path
 
 import streamlit as st  # noqa: E402
 
-from dashboard import auth, ui  # noqa: E402
+from dashboard import auth, ui, warm  # noqa: E402
 
 PAGES = ROOT / "pages"
 
 st.set_page_config(page_title="Profit dashboard", page_icon=":material/monitoring:",
                    layout="wide")
+warm.start()  # once per process: Daily's and Weekly's figures computed as data is published
 
 
 def page(file: str, title: str, icon: str, **kwargs: object) -> st.Page:

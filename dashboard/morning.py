@@ -7,7 +7,7 @@ links to each user's drill-down and a CSV export with masked phones).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
 import streamlit as st
@@ -16,6 +16,16 @@ from core import audit, formats, secrecy, settings
 from core.privacy import mask_phone
 from dashboard import data, ui
 from queries import actions, verdict
+
+TREND_DAYS = 90  # Daily's trend charts: the picked day and the days before it
+
+
+def trend_window(day: str, first: date) -> tuple[date, date]:
+    """The days of Daily's trend charts for `day`: TREND_DAYS up to it, from the first
+    day with data at the earliest (the page and dashboard/warm.py ask for the same)."""
+    last = date.fromisoformat(day)
+    return max(last - timedelta(days=TREND_DAYS - 1), first), last
+
 
 KIND_ORDER = (actions.OVER_CUTOFF, actions.LOAD_FAILED, actions.LOAD_STALE, actions.HIGH_RATE,
               actions.BELOW_TARGET)

@@ -4,7 +4,7 @@ number comes from the query layer (queries.verdict, queries.actions, queries.kpi
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import streamlit as st
 
@@ -12,8 +12,6 @@ from core import palette, targets
 from dashboard import alerts_panel, data, kpi_charts, morning, prefetch, ui
 from queries import kpis as K
 from queries import verdict
-
-TREND_DAYS = 90
 
 view = ui.period_page("Daily", "day")
 tz, policy, first, day, previous = view.tz, view.policy, view.first, view.period, view.previous
@@ -30,9 +28,9 @@ age = targets.month_number(K.period_name("month", first), day[:7])
 ui.figure_cards("daily", view, age)  # the day's figures of core.metrics, with their targets
 at_target = targets.users_at_target(age)  # the trend chart's line
 
-start = date.fromisoformat(day) - timedelta(days=TREND_DAYS - 1)
-series = data.cached(K.daily_series)(first_day=max(start, first),
-                                     last_day=date.fromisoformat(day), tz=tz, policy=policy)
+trend_first, trend_last = morning.trend_window(day, first)
+series = data.cached(K.daily_series)(first_day=trend_first, last_day=trend_last, tz=tz,
+                                     policy=policy)
 left, right = st.columns(2)
 left.plotly_chart(kpi_charts.money_trend(series), width="stretch")
 left.caption("How to read this: data revenue is paid once a month, on its last day, so "
@@ -56,7 +54,8 @@ with right:
     st.subheader("Cost per user")
     spikes = K.cost_per_user_alerts(series)
     if spikes.empty:
-        st.success(f"No day in the last {TREND_DAYS} had a cost per user far above the usual.")
+        st.success(f"No day in the last {morning.TREND_DAYS} had a cost per user far above "
+                   "the usual.")
     else:
         st.warning(f"{len(spikes)} days with a cost per user over twice the usual (the median "
                    "of the 28 days before)")

@@ -1,6 +1,6 @@
 """A real app in a real browser, as Streamlit's own e2e tests do it.
 
-`streamlit_server(env)` starts `streamlit run dashboard/app.py` on a free port
+`streamlit_server(env)` starts `streamlit run dashboard/server.py` on a free port
 (headless, no file watcher, output to a file) and polls `/_stcore/health`;
 `chromium_page()` opens Debian's Chromium through Playwright; `wait_for_app(page)`
 waits until the script has finished running and no skeleton is left.
@@ -43,7 +43,7 @@ def streamlit_server(env: dict[str, str], log_dir: Path, *, address: str = "127.
     port = port or free_port()
     log = (log_dir / f"streamlit-{port}.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "server.py"),
          "--server.headless", "true", "--server.fileWatcherType", "none",
          "--server.port", str(port), "--server.address", address,
          "--browser.gatherUsageStats", "false", *args],

@@ -32,7 +32,9 @@ _LOCK = threading.Lock()
 _STARTED: set[tuple[object, ...]] = set()
 
 
-def _build(focus_week: str, tz: str) -> None:
+def build_reports(focus_week: str, tz: str) -> None:
+    """Ask the app's cache for the default week's report, then the focus week's (logged, not
+    raised, on failure: the Weekly page builds it again and shows the error)."""
     try:  # the policy as the Weekly page reads it (ui.current_policy): an equal cache key
         policy = load_policy(settings.policy_path())
         default = data.cached(weekly.default_week)(tz=tz)
@@ -54,7 +56,7 @@ def weekly_reports(focus_week: str, tz: str, *, force: bool = False
         if key in _STARTED:
             return None
         _STARTED.add(key)
-    thread = threading.Thread(target=_build, args=(focus_week, tz), name="prefetch-weekly",
+    thread = threading.Thread(target=build_reports, args=(focus_week, tz), name="prefetch-weekly",
                               daemon=True)
     thread.start()
     return thread

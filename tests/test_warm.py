@@ -7,6 +7,7 @@ count every call the app's cache really computes (its misses).
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
@@ -104,6 +105,19 @@ def test_a_new_load_is_warmed_by_the_watching_thread(
     _wait_for(lambda: ("kpis", new_day) in _periods(computed))  # the new version, unasked
     warm.stop()
     assert not thread.is_alive()
+
+
+def test_the_same_figures_are_asked_for_again_before_the_cache_forgets_them(
+        db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert warm.REWARM_SECONDS < data.CACHE_TTL_SECONDS
+    monkeypatch.setattr(warm, "POLL_SECONDS", 0.05)
+    monkeypatch.setattr(warm, "REWARM_SECONDS", 0.3)
+    rounds: list[float] = []
+    monkeypatch.setattr(warm, "warm_once", lambda: rounds.append(time.monotonic()))
+    warm.start()
+    _wait_for(lambda: len(rounds) >= 3)  # no new load: the clock asked again
+    warm.stop()
+    assert min(b - a for a, b in itertools.pairwise(rounds)) >= 0.3
 
 
 def test_turned_off_it_does_not_start(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:

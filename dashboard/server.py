@@ -2,16 +2,15 @@
 
 The same app as `dashboard/app.py` (its pages, sign-in and settings), wrapped in an
 `st.App` so that, once Streamlit's runtime is up and before the first visitor connects,
-`dashboard/warm.py` starts computing the landing page's figures for the published data,
-and computes them again whenever a load publishes a new version.
+`dashboard/startup.py` starts `dashboard/warm.py` (the landing page's figures computed for
+the published data, and again whenever a load publishes a new version) and opens the
+browser.
 """
 
 from __future__ import annotations
 
 import sys
-from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 _HERE = Path(__file__).resolve().parent
@@ -21,13 +20,6 @@ sys.path[:] = [str(ROOT)] + [p for p in sys.path
 
 import streamlit as st  # noqa: E402
 
-
-@asynccontextmanager
-async def lifespan(_app: Any):  # noqa: ANN201 - Streamlit's lifespan protocol
-    from dashboard import warm
-
-    warm.start()
-    yield
-
+from dashboard.startup import lifespan  # noqa: E402
 
 app = st.App("app.py", lifespan=lifespan)

@@ -28,8 +28,9 @@ TABLES = ("rollup_users", "rollup_actions", "rollup_cost_days", "rollup_revenue_
 # lines), by an earlier form of it: at once 104 s (it spilled), in 4 parts 72 s, in 9 parts
 # 175 s (each part scans the month).
 ACCURACY_LINES_PER_PART = 25_000_000
-TEMP_TABLES = ("rollup_marks_now", "rollup_changed_days", "rollup_cost_lines",
-               "rollup_revenue_lines", "rollup_changed_months", "rollup_accuracy_parts")
+LINES = ("rollup_cost_lines", "rollup_revenue_lines")  # tables, or views of every line
+TEMP_TABLES = ("rollup_marks_now", "rollup_changed_days", *LINES, "rollup_changed_months",
+               "rollup_accuracy_parts")
 
 
 def _script(name: str) -> str:
@@ -58,15 +59,26 @@ def refresh(con: duckdb.DuckDBPyConnection) -> int:
     create_tables(con)
     con.execute(_script("rollup_marks"))
     (changed,) = con.execute("SELECT count(*) FROM rollup_changed_days").fetchone()
+    every_day = _every_day_changed(con)
     if changed or not con.execute("SELECT 1 FROM rollup_state").fetchone():
+        con.execute(_script("rollup_lines_all" if every_day else "rollup_lines"))
         con.execute(_script("rollup_refresh"))
         _refresh_accuracy(con)
         con.execute("DELETE FROM rollup_state")
         con.execute("INSERT INTO rollup_state SELECT (SELECT count(*) FROM cost_events), "
                     "(SELECT count(*) FROM revenue_events), ?", [VERSION])
     for temp in TEMP_TABLES:
-        con.execute(f"DROP TABLE IF EXISTS {temp}")
+        kind = "VIEW" if every_day and temp in LINES else "TABLE"
+        con.execute(f"DROP {kind} IF EXISTS {temp}")
     return int(changed)
+
+
+def _every_day_changed(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether every day with lines is to be rolled up (then all lines are the changed
+    days' lines, and rollup_lines_all.sql names them instead of copying them)."""
+    (kept,) = con.execute("SELECT count(*) FROM rollup_marks_now ANTI JOIN rollup_changed_days "
+                          "USING (day)").fetchone()
+    return kept == 0
 
 
 def _runs(days: list[date]) -> list[tuple[date, date]]:

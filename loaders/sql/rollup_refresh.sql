@@ -1,13 +1,7 @@
 -- Roll the changed days up again (rollup_marks.sql found them), give new users a key, and
--- recompute every user's firsts from the rollups. Runs inside the publish's transaction.
-CREATE OR REPLACE TEMP TABLE rollup_cost_lines AS
-SELECT c.user_id, c.ts, c.cost_usd, c.action, c.category
-FROM cost_events c SEMI JOIN rollup_changed_days d ON CAST(c.ts AS DATE) = d.day
-WHERE c.counted;
-
-CREATE OR REPLACE TEMP TABLE rollup_revenue_lines AS
-SELECT r.user_id, r.ts, r.stream, r.amount_usd
-FROM revenue_events r SEMI JOIN rollup_changed_days d ON CAST(r.ts AS DATE) = d.day;
+-- recompute every user's firsts from the rollups. Runs inside the publish's transaction,
+-- after rollup_lines.sql (some days changed) or rollup_lines_all.sql (every day) named the
+-- lines to roll up: rollup_cost_lines and rollup_revenue_lines.
 
 INSERT INTO rollup_users (user_key, user_id)
 SELECT (SELECT coalesce(max(user_key), 0) FROM rollup_users)

@@ -21,16 +21,18 @@ DELETE FROM rollup_cost_days WHERE day IN (SELECT day FROM rollup_changed_days);
 DELETE FROM rollup_revenue_days WHERE day IN (SELECT day FROM rollup_changed_days);
 DELETE FROM rollup_breakdown_days WHERE day IN (SELECT day FROM rollup_changed_days);
 
--- Each table is grouped by the phone first and joined to its key after: the join then sees
--- a user-day, not every line.
+-- The cost lines are joined to their user's key first and grouped by it (an integer) after:
+-- a month of 1,000,000 users 9.2 → 6.4 s against grouping by the phone first, two days of
+-- it 0.84 s either way. Revenue lines are fewer: grouped by the phone first, then joined.
 INSERT INTO rollup_cost_days
-SELECT c.day, u.user_key, c.cost_micro, c.requests, c.first_ts, c.actions
-FROM (SELECT CAST(l.ts AS DATE) AS day, l.user_id,
-             CAST(sum(l.cost_usd) * 1000000 AS BIGINT) AS cost_micro,
-             CAST(count(*) AS INTEGER) AS requests, min(l.ts) AS first_ts,
-             coalesce(bit_or(CAST(1 AS BIGINT) << a.bit), 0) AS actions
-      FROM rollup_cost_lines l JOIN rollup_actions a USING (action) GROUP BY 1, 2) AS c
-JOIN rollup_users u USING (user_id);
+SELECT CAST(l.ts AS DATE) AS day, u.user_key,
+       CAST(sum(l.cost_usd) * 1000000 AS BIGINT) AS cost_micro,
+       CAST(count(*) AS INTEGER) AS requests, min(l.ts) AS first_ts,
+       coalesce(bit_or(CAST(1 AS BIGINT) << a.bit), 0) AS actions
+FROM rollup_cost_lines l
+JOIN rollup_actions a USING (action)
+JOIN rollup_users u USING (user_id)
+GROUP BY 1, 2;
 
 INSERT INTO rollup_revenue_days
 SELECT r.day, u.user_key, r.revenue_micro, r.tokens_micro, r.premium_micro, r.affiliate_micro,

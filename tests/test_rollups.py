@@ -289,12 +289,28 @@ def test_weekly_estimate_accuracy_in_utc_from_the_rollups_equals_the_raw_lines(b
     assert pairs > 50 and alone > 10  # pairs of both kinds of source, and estimates alone
 
 
-def test_estimates_paired_in_parts_by_phone_are_the_pairs_of_one_pass(business_db, tmp_path,
-                                                                     monkeypatch):
+@pytest.mark.parametrize("per_part", [150, 12])  # runs of a few days; several parts a day
+def test_estimates_paired_in_runs_of_days_and_parts_by_phone_are_the_pairs_of_one_pass(
+        business_db, tmp_path, monkeypatch, per_part):
     copy = tmp_path / "parts.duckdb"
     shutil.copyfile(business_db, copy)
-    monkeypatch.setattr(rollups, "ACCURACY_LINES_PER_PART", 150)  # several parts a day
+    monkeypatch.setattr(rollups, "ACCURACY_LINES_PER_PART", per_part)
+    calls: list[tuple[datetime, datetime, int]] = []
+    real = rollups._chunks
+
+    def chunks(con, lo, hi):
+        out = real(con, lo, hi)
+        calls.extend(out)
+        return out
+
+    monkeypatch.setattr(rollups, "_chunks", chunks)
     rollups.rebuild(copy)
+    runs = [c for c in calls if c[2]]
+    assert len(runs) > 5
+    if per_part == 150:  # quiet days paired together
+        assert any(end - start > timedelta(days=1) for start, end, _ in runs)
+    else:  # a busy day in parts by phone
+        assert any(n > per_part for *_, n in runs)
     whole, parts = _rollup_rows(business_db), _rollup_rows(copy)
     assert parts["rollup_accuracy_days"] == whole["rollup_accuracy_days"]
     assert sum(_pairs_by_day(whole).values()) > 50

@@ -92,8 +92,12 @@ def _watch(stop: threading.Event) -> None:
 
 
 def start() -> threading.Thread | None:
-    """Start the watching thread once per process; returns it, or None where it is off."""
+    """Start the watching thread once per process; returns it, or None where it is off.
+    (Called at every script run: once the thread runs, nothing else is read.)"""
     global _THREAD
+    running = _THREAD
+    if running is not None and running.is_alive() and not _STOP.is_set():
+        return running
     if not settings.prefetch() or settings.engine().name == "spark":
         return None
     with _LOCK:

@@ -5,6 +5,7 @@ WITH s AS (
     SELECT
         *,
         money(cost_usd) AS _cost,
+        TRY_CAST(nullif(trim(details), '') AS JSON) AS _details,
         money_reason(cost_usd, 'cost', false) AS _cost_reason,
         instant(ts) AS _ts,
         -- a completion line names its request's action: `meal_plan_completed` -> `meal_plan`
@@ -40,7 +41,7 @@ WITH s AS (
                 WHEN trim(coalesce(decision_served, '')) <> '' AND _served IS NULL
                     THEN 'decision_served is not a boolean: ' || trim(decision_served)
             END,
-            json_reason(details)) AS _reason
+            CASE WHEN nullif(trim(details), '') IS NOT NULL AND _details IS NULL THEN 'details is not JSON' END) AS _reason
     FROM s
 )
 SELECT
@@ -63,7 +64,7 @@ SELECT
                                        'external_api', 'other') THEN lower(trim(category))
         ELSE 'other'
     END AS category,
-    CASE WHEN _reason IS NULL THEN nullif(trim(details), '')::JSON END AS details,
+    CASE WHEN _reason IS NULL THEN _details END AS details,
     _counted IS NULL AS pairing,
     _requested AS requested_cost_usd,
     _served AS decision_served,

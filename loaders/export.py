@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 
 from core import settings
 from loaders import lake as L
+from loaders import rollups
 from loaders.pipeline import next_load_id
 from loaders.publish import connect_read_only, new_version
 from loaders.registry import Source
@@ -177,6 +178,7 @@ def _record(db: Path, result: ExportResult, started: datetime, status: str,
             error: str | None, watermark: str | None) -> None:
     """One load-log row for the export, published like any load."""
     with new_version(db) as con:
+        rollups.expect_writes(con)  # (a line of the load log alone)
         result.load_id = next_load_id(con)
         con.execute("INSERT INTO load_log VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
                     [result.load_id, f"export:{result.lake}", started,

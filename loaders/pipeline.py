@@ -20,9 +20,11 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from core import settings
 from core.privacy import mask_text
+from loaders import rollups
 from loaders.publish import connect_read_only, new_version
 
 SQL_DIR = Path(__file__).with_name("sql")
@@ -47,6 +49,8 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "token_balances": ("user_id", "as_of", "balance"),
     "affiliate_events": ("event_id", "user_id", "ts", "kind"),
 }
+# The tables the rollups roll up (loaders/rollups.py): a load names the UTC days it writes.
+ROLLED_UP = ("cost_events", "revenue_events")
 # Columns written to each target table (besides source and load_id), and its key.
 TARGET_COLUMNS: dict[str, tuple[str, ...]] = {
     "cost_events": ("event_id", "user_id", "ts", "action", "event_type", "cost_usd", "counted",
@@ -289,6 +293,7 @@ def _create_stages(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("SET VARIABLE instant_earliest = ?::TIMESTAMP", [earliest])
     con.execute("SET VARIABLE instant_latest = ?::TIMESTAMP", [latest])
     con.execute(_sql("macros"))
+    rollups.expect_writes(con)
     for table, cols in STAGE_COLUMNS.items():
         col_sql = ", ".join(f"{c} VARCHAR" for c in (*cols, "_raw"))
         con.execute(f"CREATE OR REPLACE TEMP TABLE _stage_{table} ({col_sql})")
@@ -339,6 +344,9 @@ def _publish_table(con: duckdb.DuckDBPyConnection, table: str, load_id: int,
         # An empty table (a first load): every good row is new.
         written = con.execute("SELECT count(*) FROM _norm WHERE _reason IS NULL").fetchone()[0]
         con.execute(insert.format(rows="_norm WHERE _reason IS NULL"), params)
+        if table in ROLLED_UP:
+            rollups.note_written_days(con, "SELECT DISTINCT CAST(ts AS DATE) FROM _norm "
+                                           "WHERE _reason IS NULL")
     else:
         compare = [c for c in cols if c not in key]
         # A paired estimate's `counted` is derived after the upsert, so it is not compared.
@@ -348,18 +356,29 @@ def _publish_table(con: duckdb.DuckDBPyConnection, table: str, load_id: int,
         on = " AND ".join(f"t.{k} = n.{k}" for k in key)
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _changed AS
-            SELECT n.* FROM _norm n
+            SELECT n.*, t.{key[0]} IS NOT NULL AS _replaces FROM _norm n
             LEFT JOIN {table} t ON {on}
             WHERE n._reason IS NULL AND (t.{key[0]} IS NULL OR {differs})""")
-        written = con.execute("SELECT count(*) FROM _changed").fetchone()[0]
+        written, replaced = con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE _replaces) FROM _changed").fetchone()
+        if replaced:
+            # (a day of new lines replaces none: no second join over every line)
+            con.execute(f"DELETE FROM {table} t USING _changed n WHERE n._replaces AND {on}")
         if written:
-            con.execute(f"DELETE FROM {table} t USING _changed n WHERE {on}")
             con.execute(insert.format(rows="_changed"), params)
+        if written and table in ROLLED_UP:
+            # (a day a replaced line left has a line fewer, unless one arrived: the rollups
+            # find it by its count)
+            rollups.note_written_days(con, "SELECT DISTINCT CAST(ts AS DATE) FROM _changed")
     if table == "cost_events":
         con.execute("CREATE OR REPLACE TEMP TABLE _touched_users AS "
                     "SELECT DISTINCT user_id FROM _norm WHERE _reason IS NULL AND pairing")
         if con.execute("SELECT count(*) FROM _touched_users").fetchone()[0]:
-            con.execute(_sql("pair_estimates"))
+            # the days of the lines it re-paired, for the rollups
+            repaired = con.execute(_sql("pair_estimates")).fetchnumpy()["day"]
+            con.register("_repaired_days", pa.table({"day": pc.unique(pa.array(repaired))}))
+            rollups.note_written_days(con, "SELECT day FROM _repaired_days")
+            con.unregister("_repaired_days")
     return written, reasons
 
 
@@ -435,6 +454,7 @@ def _record_failure(db: Path, result: LoadResult, started: datetime) -> None:
     """Log a failed load in its own small publish, so the data itself stays as it was."""
     try:
         with new_version(db) as con:
+            rollups.expect_writes(con)  # (a line of the load log alone)
             result.load_id = next_load_id(con)
             con.execute(
                 "INSERT INTO load_log VALUES (?, ?, ?, ?, ?, 0, 0, 'failed', ?, NULL)",

@@ -2,7 +2,9 @@
 
 Every publish calls `refresh` before it checkpoints, so a reader never sees rollups that
 disagree with the lines beside them: a day is rolled up again when its mark (a count and a
-hash sum of its lines) moved, so a daily load rewrites a day or two, not the month. The KPI
+hash sum of its lines) moved, so a daily load rewrites a day or two, not the month. A
+publish that names the UTC days it writes (`expect_writes`, `note_written_days`: the loading
+path does) has only those days hashed again, and any day whose line count moved. The KPI
 layer reads the rollups only where `rollup_state` matches the raw tables' row counts, and
 the raw tables otherwise (a database written by another program stays exact).
 """
@@ -30,8 +32,10 @@ TABLES = ("rollup_users", "rollup_actions", "rollup_cost_days", "rollup_revenue_
 # 12.5 M 42.2 s, 45 M 40.9 s (in 4 parts by phone 58-61 s).
 ACCURACY_LINES_PER_PART = 25_000_000
 LINES = ("rollup_cost_lines", "rollup_revenue_lines")  # tables, or views of every line
+WRITTEN_DAYS = "rollup_written_days"  # TEMP: the UTC days a publish's writes touched
 TEMP_TABLES = ("rollup_marks_now", "rollup_changed_days", *LINES, "rollup_changed_months",
-               "rollup_accuracy_parts")
+               "rollup_accuracy_parts", "rollup_suspect_days", WRITTEN_DAYS)
+EVER = (datetime(1, 1, 1), datetime(9999, 12, 31))  # every instant a TIMESTAMP of a line has
 
 
 def _script(name: str) -> str:
@@ -58,7 +62,7 @@ def refresh(con: duckdb.DuckDBPyConnection) -> int:
         for table in TABLES:
             con.execute(f"DROP TABLE IF EXISTS {table}")
     create_tables(con)
-    con.execute(_script("rollup_marks"))
+    _mark_days(con)
     (changed,) = con.execute("SELECT count(*) FROM rollup_changed_days").fetchone()
     every_day = _every_day_changed(con)
     if changed or not con.execute("SELECT 1 FROM rollup_state").fetchone():
@@ -72,6 +76,45 @@ def refresh(con: duckdb.DuckDBPyConnection) -> int:
         kind = "VIEW" if every_day and temp in LINES else "TABLE"
         con.execute(f"DROP {kind} IF EXISTS {temp}")
     return int(changed)
+
+
+def expect_writes(con: duckdb.DuckDBPyConnection) -> None:
+    """Promise that this publish names every UTC day it adds a cost or revenue line to or
+    changes one on (`note_written_days`): `refresh` then hashes only those days and the days
+    whose line counts moved (one that only lost lines among them), not every line. A
+    publish that writes no lines promises it with none."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {WRITTEN_DAYS} (day DATE)")
+
+
+def note_written_days(con: duckdb.DuckDBPyConnection, days_sql: str) -> None:
+    """Add the days a query of one DATE column names to those `expect_writes` promised."""
+    con.execute(f"INSERT INTO {WRITTEN_DAYS} {days_sql}")  # noqa: S608 (the caller's own SQL)
+
+
+def _written_days_known(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary "
+                            "AND table_name = ?", [WRITTEN_DAYS]).fetchone()[0])
+
+
+def _mark_days(con: duckdb.DuckDBPyConnection) -> None:
+    """rollup_marks_now (each day's mark) and rollup_changed_days (the days whose moved):
+    every day's hashed, or, where the publish named the days it wrote, those days' and the
+    days whose counts moved, the other days' marks kept as they were."""
+    con.execute("CREATE OR REPLACE TEMP TABLE rollup_marks_now AS FROM rollup_day_marks LIMIT 0")
+    marks = _script("rollup_marks")
+    if not _written_days_known(con):
+        con.execute("CREATE OR REPLACE TEMP TABLE rollup_suspect_days (day DATE)")  # (unread)
+        con.execute(marks, {"lo": EVER[0], "hi": EVER[1], "every_day": True})
+    else:
+        con.execute(_script("rollup_suspect_days"))
+        con.execute("INSERT INTO rollup_marks_now "
+                    "FROM rollup_day_marks ANTI JOIN rollup_suspect_days USING (day)")
+        lo, hi = con.execute("SELECT min(day), max(day) FROM rollup_suspect_days").fetchone()
+        if lo is not None:  # (the instants' bounds let zone maps skip the other days' lines)
+            con.execute(marks, {"lo": datetime.combine(lo, time.min),
+                                "hi": datetime.combine(hi + timedelta(days=1), time.min),
+                                "every_day": False})
+    con.execute(_script("rollup_changed_days"))
 
 
 def _every_day_changed(con: duckdb.DuckDBPyConnection) -> bool:

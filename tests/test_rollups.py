@@ -422,6 +422,11 @@ def test_every_later_load_keeps_the_rollups_equal_to_a_full_rebuild(tmp_path):
         # a counted line moved to another user, nothing else changed
         {"cost_events": [{**next(r for r in frames["cost_events"][1:] if r["counted"]),
                           "user_id": "+15559990003"}]},
+        # an estimate alone late on 24 March (it counts) ...
+        {"cost_events": [paired(8, datetime(2026, 3, 24, 23, 59, 30), "meal_plan", False)]},
+        # ... and its actual after midnight, a load later: the estimate stops counting, on a
+        # day this load wrote no line of
+        {"cost_events": [paired(9, datetime(2026, 3, 25, 0, 0, 30), "meal_plan", True)]},
     ]
     days_changed, accuracy, spans = [], [], []
     start = _pairs_by_day(_rollup_rows(db))
@@ -460,6 +465,7 @@ def test_every_later_load_keeps_the_rollups_equal_to_a_full_rebuild(tmp_path):
     assert days_changed[2] == 1  # one new day rolled up, the month kept
     assert days_changed[3] == 2  # the day the line left and the day it joined
     assert days_changed[5] == 1  # the user alone moved: its day is rolled up again
+    assert days_changed[7] == 2  # the new actual's day and its estimate's, re-paired
 
 
 def _pairs_by_day(rows: dict[str, list[tuple]]) -> Counter:
@@ -496,6 +502,15 @@ def test_lines_written_by_another_program_are_read_raw_and_counted_exactly(tmp_p
     after = K.kpis(con, "month", "2026-03")
     assert after["cost_usd"] - before["cost_usd"] == K.usd(7_500_000)
     assert after["active_users"] == before["active_users"] + 1
+    # The next load writes another day only, and names it; the day the other program wrote
+    # has a line more than its mark, so it is rolled up again too.
+    _load(db, {"cost_events": [{"event_id": "x2", "user_id": "+15550000002",
+                                "ts": datetime(2026, 3, 28, 9), "action": "meal_plan",
+                                "cost_usd": "0.500000", "counted": True}]})
+    con = connect_read_only(db)
+    assert read_rollups.ready(con) is True
+    assert K.kpis(con, "month", "2026-03") == K.kpis(without_rollups(db), "month", "2026-03")
+    assert K.kpis(con, "month", "2026-03")["cost_usd"] - before["cost_usd"] == K.usd(8_000_000)
 
 
 def test_a_failed_load_leaves_the_rollups_as_they_were(tmp_path):

@@ -6,6 +6,7 @@
 -- The runtime (runtime.md) names the request on both lines (`request_id`): its request
 -- line is replaced exactly by a completion of the same user and request id, whenever
 -- that came, and those lines take no part in the two-minute rule.
+-- Returns the UTC day of each line it changed (the rollups roll those days up again).
 UPDATE cost_events AS t
 SET counted = NOT p.replaced
 FROM (
@@ -51,3 +52,4 @@ FROM (
       AND coalesce(c.event_type, '') NOT LIKE '%\_completed' ESCAPE '\'
 ) AS p
 WHERE t.event_id = p.event_id AND t.counted IS DISTINCT FROM (NOT p.replaced)
+RETURNING CAST(t.ts AS DATE) AS day

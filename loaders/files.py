@@ -5,7 +5,8 @@ each optionally `.gz`). With `--format dynamodb-json` (or when auto-detected) th
 are `{"Item": {...}}` records of the chatbot's original tables, mapped as the contract
 says. Every file is checked to exist before anything is written.
 
-Files are read as bytes, line by line: a line that is not UTF-8, not JSON, not an
+Files are read as bytes, line by line (a CSV file's blocks of simple lines by Arrow, which
+reads them alike: loaders/csv_simple.py): a line that is not UTF-8, not JSON, not an
 object, or not as wide as the CSV header is refused with its line number and the rest
 loads; a refused row's raw record is its line as it came. Only what no line survives
 (a corrupt gzip or Parquet file, a header that cannot be read) fails the whole load.
@@ -28,7 +29,7 @@ from typing import IO
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from loaders import dynamo_items
+from loaders import csv_simple, dynamo_items
 from loaders.pipeline import Chunk, LoadError, LoadResult, load, native_parquet_columns
 from loaders.progress import TableProgress, terminal_progress
 from loaders.registry import Setting, Source
@@ -193,14 +194,52 @@ def _checked(taken: list[tuple[int, bytes]], fields: list[str]
 
 
 def _csv_chunks(name: str, gz: bool, table: str) -> Iterator[Chunk]:
-    """A CSV file's records in chunks: every value as text (money never passes a float)."""
-    width: list[int] = []
+    """A CSV file's records in chunks: every value as text (money never passes a float).
+
+    The file is read in blocks of whole lines: each block of simple lines by Arrow
+    (loaders/csv_simple.py: a load of 0.9 M cost lines 12.5 s → 6.5 s), and from the first
+    other block on, line by line.
+    """
     header: list[str] | None = None
+    first_line = 1
+    with _binary_stream(name, gz) as fh:
+        stream = csv_simple.blocks(fh)
+        for block in stream:
+            read = csv_simple.read_block(block, header, MAX_EVIDENCE)
+            if read is None:
+                lines = _block_lines(itertools.chain([block], stream), first_line)
+                yield from _csv_line_chunks(name, table, lines, header)
+                return
+            header, frame = read
+            if frame is not None:
+                yield Chunk(frames={table: frame}, rows_read=frame.num_rows)
+            first_line += block.count(b"\n")
+
+
+def _block_lines(blocks: Iterator[bytes], first: int) -> Iterator[tuple[int, bytes]]:
+    """(line number, bytes) of each physical line of blocks of whole lines."""
+    n = first
+    for block in blocks:
+        *lines, last = block.split(b"\n")
+        for line in lines:
+            yield n, line + b"\n"
+            n += 1
+        if last:
+            yield n, last
+            n += 1
+
+
+def _csv_line_chunks(name: str, table: str, lines: Iterator[tuple[int, bytes]],
+                     header: list[str] | None) -> Iterator[Chunk]:
+    """Records read line by line, each bad one refused with its line number; `header` is
+    the file's where an earlier block held it (then it names no column twice)."""
+    width: list[int] = [len(header)] if header else []
     duplicate: str | None = None
-    columns: dict[str, list[str | None]] = {}
+    columns: dict[str, list[str | None]] = (
+        {h: [] for h in header} | {"_raw": []} if header else {})
     rejects: list[tuple[str, str, str]] = []
     count = 0
-    for n, text, fields, reason in _csv_records(_lines(name, gz), width):
+    for n, text, fields, reason in _csv_records(lines, width):
         if header is None:
             if reason:
                 raise LoadError(f"{name}: the header (line {n}) cannot be read: {reason}")

@@ -150,3 +150,30 @@ def test_the_first_of_two_rows_with_one_key_is_the_files_first_in_a_large_file(
         kept = con.execute("SELECT event_id, cost_usd FROM cost_events "
                            "WHERE event_id LIKE 'dup%' ORDER BY 1").fetchall()
     assert kept == [("dup", Decimal("0")), ("dup2", Decimal("0.001"))]
+
+
+def test_a_key_in_two_inputs_of_one_table_is_the_first_inputs_in_the_order_given(
+        tmp_path: Path) -> None:
+    """A table's one Parquet file is read in place, any more inputs copy it first: either
+    way the rows keep the order given, and the first of a key wins."""
+    def costs(name: str, ids: list[str], cost: str) -> str:
+        path = tmp_path / name
+        pq.write_table(_table({"event_id": ids, "user_id": ["+15551230001"] * len(ids),
+                               "ts": [datetime(2026, 3, 1, 9, i) for i in range(len(ids))],
+                               "action": ["chat"] * len(ids),
+                               "cost_usd": [Decimal(cost)] * len(ids),
+                               "counted": [True] * len(ids)}, COST_TYPES), path)
+        return str(path)
+
+    a, b = costs("a.parquet", ["k1", "a2"], "0.1"), costs("b.parquet", ["b2", "k1"], "0.2")
+    c = tmp_path / "c.csv"
+    c.write_text("event_id,user_id,ts,action,cost_usd,counted\n"
+                 "k1,+15551230001,2026-03-01 10:00:00,chat,0.3,true\n")
+    for order, cost in (([a, b], "0.100000"), ([b, a], "0.200000"), ([str(c), a], "0.300000"),
+                        ([a, str(c)], "0.100000"), ([a], "0.100000")):
+        db = tmp_path / f"{len(order)}-{cost}.duckdb"
+        db.unlink(missing_ok=True)
+        got = load_files(db, {"cost_events": order})
+        rows = {r[0]: r for r in _everything(db)["cost_events"]}
+        assert rows["k1"][5] == Decimal(cost), order
+        assert got.rows_rejected == len(order) - 1

@@ -1,6 +1,6 @@
 -- Staged affiliate events (VARCHAR) to contract rows with the first reason a row is refused.
 WITH s AS (
-    SELECT rowid AS _seq, *, instant(ts) AS _ts FROM _stage_affiliate_events
+    SELECT *, instant(ts) AS _ts FROM _staged_affiliate_events
 ), n AS (
     SELECT
         *,

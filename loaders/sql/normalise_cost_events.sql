@@ -1,5 +1,5 @@
 -- Staged cost lines (all VARCHAR, as the source sent them) to contract rows, with the
--- first reason a row cannot be loaded (NULL when it can). Reads _stage_cost_events;
+-- first reason a row cannot be loaded (NULL when it can). Reads _staged_cost_events;
 -- the shared rules (phone, instant, ...) are the macros of macros.sql.
 WITH s AS (
     SELECT
@@ -19,10 +19,10 @@ WITH s AS (
         TRY_CAST(trim(requested_cost_usd) AS DECIMAL(18, 6)) AS _requested,
         CASE WHEN trim(coalesce(decision_served, '')) = '' THEN NULL
              ELSE TRY_CAST(trim(decision_served) AS BOOLEAN) END AS _served
-    FROM (SELECT rowid AS _seq, *,
+    FROM (SELECT *,
                  lower(trim(coalesce(nullif(trim(action), ''), nullif(trim(event_type), ''),
                                      ''))) AS _action_text
-          FROM _stage_cost_events)
+          FROM _staged_cost_events)
 ), n AS (
     SELECT
         *,

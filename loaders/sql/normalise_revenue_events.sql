@@ -1,13 +1,12 @@
 -- Staged revenue (VARCHAR) to contract rows with the first reason a row is refused.
 WITH s AS (
     SELECT
-        rowid AS _seq,
         *,
         money(amount_usd) AS _amount,
         money_reason(amount_usd, 'amount', true) AS _amount_reason,
         instant(ts) AS _ts,
         lower(trim(coalesce(stream, ''))) AS _stream
-    FROM _stage_revenue_events
+    FROM _staged_revenue_events
 ), n AS (
     SELECT
         *,

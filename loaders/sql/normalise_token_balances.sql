@@ -1,6 +1,6 @@
 -- Staged token balances (VARCHAR) to contract rows with the first reason a row is refused.
 WITH s AS (
-    SELECT rowid AS _seq, *, instant(as_of) AS _as_of FROM _stage_token_balances
+    SELECT *, instant(as_of) AS _as_of FROM _staged_token_balances
 ), n AS (
     SELECT
         *,

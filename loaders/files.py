@@ -37,7 +37,7 @@ from loaders.registry import Setting, Source
 COMMAND = "files"
 HELP = "load contract files (CSV, Parquet, JSON Lines) or DynamoDB-JSON exports"
 CHUNK_ROWS = 50_000
-BOM = b"\xef\xbb\xbf"
+BOM = csv_simple.BOM
 MAX_EVIDENCE = 10_000  # characters of a refused line kept as its raw record
 FLAGS = {"costs": "cost_events", "revenue": "revenue_events", "tokens": "token_balances",
          "affiliate": "affiliate_events"}

@@ -1,4 +1,4 @@
--- The lines of the days that changed (rollup_marks.sql found them), for rollup_refresh.sql:
+-- The lines of the days that changed (rollup_changed_days.sql found them), for rollup_refresh.sql:
 -- the counted cost lines and every revenue line of those days, copied once (each is read
 -- four times, and a day's load changes a day or two of a month's 90 M lines).
 CREATE OR REPLACE TEMP TABLE rollup_cost_lines AS

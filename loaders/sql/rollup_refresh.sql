@@ -1,4 +1,4 @@
--- Roll the changed days up again (rollup_marks.sql found them), give new users a key, and
+-- Roll the changed days up again (rollup_changed_days.sql found them), give new users a key, and
 -- recompute every user's firsts from the rollups. Runs inside the publish's transaction,
 -- after rollup_lines.sql (some days changed) or rollup_lines_all.sql (every day) named the
 -- lines to roll up: rollup_cost_lines and rollup_revenue_lines.

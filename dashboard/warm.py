@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 from core import settings
@@ -53,13 +54,20 @@ def daily_defaults() -> str | None:
     first, last = span
     day = K.period_name("day", last)
     kpis = data.cached(K.kpis)
-    now = kpis(grain="day", period=day, tz=tz, policy=policy)
-    kpis(grain="day", period=K.previous_period("day", day), tz=tz, policy=policy)
-    data.cached(verdict.verdict)(day=day, tz=tz, policy=policy, first_month=f"{first:%Y-%m}",
-                                 mtd=verdict.mtd_of(now))
-    data.cached(actions.action_needed)(day=day, tz=tz, policy=policy)
     first_day, last_day = morning.trend_window(day, first)
-    data.cached(K.daily_series)(first_day=first_day, last_day=last_day, tz=tz, policy=policy)
+    # At once: none needs another but the verdict, which reads the day's figures; a visitor
+    # who comes meanwhile waits on each key's own lock, for the part under way.
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="warm-daily") as pool:
+        now = pool.submit(kpis, grain="day", period=day, tz=tz, policy=policy)
+        rest = [pool.submit(kpis, grain="day", period=K.previous_period("day", day), tz=tz,
+                            policy=policy),
+                pool.submit(data.cached(actions.action_needed), day=day, tz=tz, policy=policy),
+                pool.submit(data.cached(K.daily_series), first_day=first_day,
+                            last_day=last_day, tz=tz, policy=policy)]
+        data.cached(verdict.verdict)(day=day, tz=tz, policy=policy,
+                                     first_month=f"{first:%Y-%m}", mtd=verdict.mtd_of(now.result()))
+        for part in rest:
+            part.result()
     return day
 
 

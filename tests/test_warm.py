@@ -8,6 +8,7 @@ count every call the app's cache really computes (its misses).
 from __future__ import annotations
 
 import itertools
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
@@ -77,14 +78,39 @@ def test_after_warming_daily_and_weekly_compute_nothing(
     assert set(names) == WARMED
     assert names.count("kpis") == 2 and names.count("build_weekly") == 2  # day, the day before
     day = _last_day(db)
-    assert [p["period"] for n, p in computed if n == "kpis"] == [
-        day, K.previous_period("day", day)]
+    assert sorted(p["period"] for n, p in computed if n == "kpis") == [
+        K.previous_period("day", day), day]
     computed.clear()
     _page("daily")
     _page("weekly")
     # every figure either page shows was there already, but the live alert check, keyed by
     # the clock's five minutes (dashboard/alerts_panel.py), not by the data
     assert [name for name, _ in computed] == ["firing_now"]
+
+
+def test_dailys_defaults_are_computed_at_once(db: Path, monkeypatch: pytest.MonkeyPatch
+                                              ) -> None:
+    """The trend series and the action list wait for each other here: computed one after
+    the other, the first would wait until the barrier broke."""
+    meeting = threading.Barrier(2, timeout=30)
+    threads: dict[str, str] = {}
+
+    class Meeting(dict):
+        def __getitem__(self, key: str) -> Callable[..., Any]:
+            func, name = super().__getitem__(key), key.rsplit(".", 1)[1]
+            if name not in ("daily_series", "action_needed"):
+                return func
+
+            def met(con: Any, **params: Any) -> Any:
+                threads[name] = threading.current_thread().name
+                meeting.wait()
+                return func(con, **params)
+
+            return met
+
+    monkeypatch.setattr(data, "_REGISTRY", Meeting(data._REGISTRY))
+    assert warm.daily_defaults() == _last_day(db)
+    assert len(set(threads.values())) == 2 and not meeting.broken
 
 
 def test_a_new_load_is_warmed_by_the_watching_thread(

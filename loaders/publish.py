@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -51,6 +52,27 @@ def writer_lock(path: Path) -> Iterator[None]:
         yield
 
 
+def _flush_in_background(copy: Path) -> threading.Thread:
+    """Write the fresh copy's pages to disk while the load stages and normalises.
+
+    The copy leaves the whole file dirty in the page cache, and DuckDB's first sync of it
+    (while the load inserts) would wait for all of it: a day's insert into the 1,000,000-user
+    month took 2.5-2.8 s on one core instead of 1.4 s on two. Flushed by a thread as soon
+    as it is copied, the disk's work overlaps the CPU's. Publishing syncs the file again.
+    """
+    def flush() -> None:
+        with contextlib.suppress(OSError):  # (a failed load may remove the copy first)
+            fd = os.open(copy, os.O_RDONLY)
+            try:
+                os.fdatasync(fd)
+            finally:
+                os.close(fd)
+
+    thread = threading.Thread(target=flush, name="flush-copy", daemon=True)
+    thread.start()
+    return thread
+
+
 @contextlib.contextmanager
 def new_version(path: Path, *, fresh: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """Yield a writable connection to a copy of `path`; publish it only on success.
@@ -61,8 +83,10 @@ def new_version(path: Path, *, fresh: bool = False) -> Iterator[duckdb.DuckDBPyC
     with writer_lock(path):
         _remove_stale(path)
         tmp = path.with_name(f"{path.name}{TMP_MARK}{os.getpid()}")
+        flushing = None
         if path.exists() and not fresh:
             shutil.copyfile(path, tmp)
+            flushing = _flush_in_background(tmp)
         con = duckdb.connect(str(tmp))
         try:
             con.execute("SET TimeZone = 'UTC'")
@@ -85,6 +109,8 @@ def new_version(path: Path, *, fresh: bool = False) -> Iterator[duckdb.DuckDBPyC
             rollups.refresh(con)  # the KPI layer's rollups agree with what is published
             con.execute("CHECKPOINT")
             con.close()
+            if flushing is not None:
+                flushing.join()
             with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
             os.replace(tmp, path)

@@ -9,10 +9,10 @@ No credential value is ever printed or logged: error texts pass through `scrub`.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import boto3
-from botocore.config import Config
+if TYPE_CHECKING:  # boto3 loads when a client is made: every loader command imports this
+    import boto3  # module (the registry reads each source's), and most load no AWS source
 
 DEFAULT_MAX_ATTEMPTS = 10
 _KEY_FIELDS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token")
@@ -34,6 +34,8 @@ def session(region: str | None = None) -> boto3.session.Session:
     region = region or cfg.get("region") or None
     if region:
         kwargs["region_name"] = region
+    import boto3
+
     sess = boto3.session.Session(**kwargs)
     if not sess.region_name:
         # Local endpoints (moto, DynamoDB Local) ignore the region but botocore wants one.
@@ -48,6 +50,8 @@ def client(service: str, *, region: str | None = None, endpoint_url: str | None 
     endpoint_url = (endpoint_url or os.environ.get(f"AWS_ENDPOINT_URL_{service.upper()}")
                     or os.environ.get("AWS_ENDPOINT_URL") or aws_settings().get("endpoint_url")
                     or None)
+    from botocore.config import Config
+
     config = Config(retries={"mode": "adaptive", "max_attempts": max_attempts},
                     max_pool_connections=pool, connect_timeout=10, read_timeout=60)
     return session(region).client(service, endpoint_url=endpoint_url, config=config)

@@ -46,13 +46,15 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import sqlalchemy as sa
-from sqlalchemy import exc as sa_exc
 
 from core import secrecy, settings
+from core.deferred import deferred
 from loaders.pipeline import STAGE_COLUMNS, Chunk, LoadError, LoadResult, last_watermark, load
 from loaders.progress import TableProgress, terminal_tables
 from loaders.registry import Setting, Source
+
+sa = deferred("sqlalchemy")  # (imported when a SQL source is read: not by every loader command)
+sa_exc = deferred("sqlalchemy.exc")
 
 COMMAND = "sql"
 HELP = "load contract-shaped tables (or mapped ones) from a SQL database via SQLAlchemy"

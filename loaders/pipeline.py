@@ -201,12 +201,25 @@ def _to_string(col: pa.ChunkedArray) -> pa.ChunkedArray:
     if pa.types.is_null(col.type):
         return col.cast(pa.string())
     try:
-        return col.cast(pa.string())
+        text = col.cast(pa.string())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return pa.chunked_array(
             [pa.array([_text(v) for v in chunk.to_pylist()], pa.string())
              for chunk in col.chunks],
             pa.string())
+    return _plain_decimals(text) if pa.types.is_decimal(col.type) else text
+
+
+def _plain_decimals(text: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Arrow writes a decimal under 1e-6 with an exponent (`1E-8`); DuckDB's cast and
+    Python's Decimal write it plain (`0.00000001`), and the rules judge the plain text (so a
+    typed file gives the same reason whichever reader staged it)."""
+    if not pc.any(pc.match_substring(text, "E")).as_py():
+        return text
+    return pa.chunked_array(
+        [pa.array([v if v is None or "E" not in v else format(Decimal(v), "f")
+                   for v in chunk.to_pylist()], pa.string()) for chunk in text.chunks],
+        pa.string())
 
 
 # Arrow types whose text DuckDB's cast writes exactly as Arrow's cast does (see
@@ -243,6 +256,40 @@ def native_parquet_columns(schema: pa.Schema, table: str) -> list[str] | None:
             return None
         select.append(f"{cast.format(c=_quoted(name))} AS {name}")
     return select
+
+
+# Values a typed Parquet file already holds as the normalising SQL would make them, so it
+# need not parse their text (a day's 2.9 M cost lines normalised 2.0 → 1.74 s). Each is NULL
+# where the file's type or the value is not certain to give the same: an instant only
+# within the accepted range and years of four digits (the text path's fast form), money
+# only of a decimal type with at most 12 digits before the point and 6 after. The
+# reasons still come from the text, which the view stages as before.
+TYPED_COLUMNS: dict[str, dict[str, str]] = {
+    "cost_events": {"_ts_typed": "TIMESTAMP", "_cost_typed": "DECIMAL(18, 6)"},
+}
+
+
+def _typed_select(schema: pa.Schema, table: str) -> list[str]:
+    """The typed twins (TYPED_COLUMNS) of a natively staged Parquet file's columns."""
+    out = []
+    for name, sql_type in TYPED_COLUMNS.get(table, {}).items():
+        column = {"_ts_typed": "ts", "_cost_typed": "cost_usd"}[name]
+        kind = schema.field(column).type if column in schema.names else None
+        expr = f"NULL::{sql_type}"
+        if name == "_ts_typed" and str(kind) == "timestamp[us]":
+            expr = ("CASE WHEN year(ts) BETWEEN 1000 AND 9999 "
+                    "AND ts >= getvariable('instant_earliest') "
+                    "AND ts < getvariable('instant_latest') THEN ts END")
+        elif (name == "_cost_typed" and kind is not None and pa.types.is_decimal(kind)
+              and kind.scale <= 6 and kind.precision - kind.scale <= 12):
+            expr = f"CAST(cost_usd AS {sql_type})"
+        out.append(f"{expr} AS {name}")
+    return out
+
+
+def _untyped_select(table: str) -> list[str]:
+    """TYPED_COLUMNS as NULLs, for rows staged as text (the SQL parses the text)."""
+    return [f"NULL::{t} AS {n}" for n, t in TYPED_COLUMNS.get(table, {}).items()]
 
 
 def _quoted(name: str) -> str:
@@ -326,7 +373,8 @@ class Staging:
         if "file_row_number" in file.schema_arrow.names:  # (the name the view adds)
             self.copied.add(table)
             return _stage_parquet(self.con, table, path)
-        self.lone[table] = (path, _native_select(path, table))
+        self.lone[table] = (path, [*_native_select(path, table),
+                                   *_typed_select(file.schema_arrow, table)])
         return file.metadata.num_rows
 
     def _copy_lone(self, table: str) -> None:
@@ -344,7 +392,8 @@ class Staging:
                 rows = (f"SELECT file_row_number AS _seq, {', '.join(select)} "
                         f"FROM read_parquet({literal}, file_row_number = true)")
             else:
-                rows = f"SELECT rowid AS _seq, * FROM _stage_{table}"
+                rows = f"SELECT {', '.join(['rowid AS _seq', '*', *_untyped_select(table)])} " \
+                       f"FROM _stage_{table}"
             try:
                 self.con.execute(f"CREATE OR REPLACE TEMP VIEW _staged_{table} AS {rows}")
             except duckdb.Error as exc:

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from loaders import pipeline
 from loaders.files import file_chunks, load_files
 from loaders.pipeline import native_parquet_columns
 
@@ -177,3 +178,53 @@ def test_a_key_in_two_inputs_of_one_table_is_the_first_inputs_in_the_order_given
         rows = {r[0]: r for r in _everything(db)["cost_events"]}
         assert rows["k1"][5] == Decimal(cost), order
         assert got.rows_rejected == len(order) - 1
+
+
+EDGE_TS = [datetime(2000, 1, 1), datetime(1999, 12, 31, 23, 59, 59, 999999),
+           datetime(2099, 12, 31, 23, 59, 59, 999999), datetime(2100, 1, 1), None,
+           datetime(1000, 1, 1), datetime(999, 12, 31, 23, 0), datetime(1, 1, 1),
+           datetime(9999, 12, 31, 23, 59, 59, 999999), datetime(2026, 3, 1, 0, 0, 0, 1)]
+
+
+@pytest.mark.parametrize("earliest", [None, "0001-01-01"])
+@pytest.mark.parametrize(("cost_type", "costs"), [
+    (pa.decimal128(18, 6), ["999999999999.999999", "0", "-0.000001", "0.083", "12.5"]),
+    (pa.decimal128(20, 8), ["0.12345678", "0.10000000", "1", "-2.5", "0.00000001"]),
+    (pa.decimal128(38, 6), ["1234567890123.5", "999999999999.000001", "0.5", "7", "0"]),
+    (pa.decimal128(9, 2), ["1234567.89", "-0.01", "0", "0.5", "3.14"]),
+])
+def test_typed_values_used_as_they_are_give_every_row_and_reason_the_text_gives(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, earliest: str | None,
+        cost_type: pa.DataType, costs: list[str]) -> None:
+    """At the edges of the accepted instants and of DECIMAL(18, 6), a typed file's own values
+    (where pipeline.TYPED_COLUMNS takes them) load exactly as the text of the same file."""
+    if earliest:
+        monkeypatch.setenv("PROFIT_EARLIEST", earliest)
+    n = len(EDGE_TS)
+    rows = {"event_id": [f"x{i}" for i in range(n)],
+            "user_id": [f"+1555123{i:04d}" for i in range(n)], "ts": EDGE_TS,
+            "action": ["chat"] * n, "cost_usd": [Decimal(c) for c in costs * 2],
+            "counted": [True] * n}
+    path, zipped = _write(_table(rows, {"ts": pa.timestamp("us"), "cost_usd": cost_type}),
+                          tmp_path / "c.parquet")
+    assert _native(path, "cost_events") and not _native(zipped, "cost_events")
+    native, text = tmp_path / "native.duckdb", tmp_path / "text.duckdb"
+    got = load_files(native, {"cost_events": [str(path)]})
+    load_files(text, {"cost_events": [str(zipped)]})
+    assert _everything(native) == _everything(text)
+    assert got.rows_written >= 1 and got.rows_rejected >= 1  # loaded and refused rows both
+
+
+def test_the_typed_twins_are_taken_only_from_types_that_hold_them_exactly() -> None:
+    def twins(ts: pa.DataType, cost: pa.DataType) -> list[str]:
+        schema = pa.schema([("ts", ts), ("cost_usd", cost)])
+        return pipeline._typed_select(schema, "cost_events")
+
+    taken = twins(pa.timestamp("us"), pa.decimal128(18, 6))
+    assert not any(t.startswith("NULL") for t in taken)
+    assert all(t.startswith("NULL") for t in twins(pa.timestamp("us", "UTC"),
+                                                    pa.decimal128(20, 8)))
+    assert twins(pa.timestamp("us"), pa.decimal128(38, 6))[1].startswith("NULL")
+    assert not twins(pa.timestamp("us"), pa.decimal128(9, 2))[1].startswith("NULL")
+    assert pipeline._typed_select(pa.schema([("ts", pa.timestamp("us"))]),
+                                  "revenue_events") == []

@@ -1,13 +1,16 @@
 -- Staged cost lines (all VARCHAR, as the source sent them) to contract rows, with the
 -- first reason a row cannot be loaded (NULL when it can). Reads _staged_cost_events;
--- the shared rules (phone, instant, ...) are the macros of macros.sql.
+-- the shared rules (phone, instant, ...) are the macros of macros.sql. `_ts_typed` and
+-- `_cost_typed` are a typed Parquet file's own values where they are certain to equal what
+-- the rules make of the text (loaders/pipeline.py, TYPED_COLUMNS), else NULL: the text is
+-- parsed only where they are NULL, and every reason still comes from the text.
 WITH s AS (
     SELECT
         *,
-        money(cost_usd) AS _cost,
+        coalesce(_cost_typed, money(cost_usd)) AS _cost,
         TRY_CAST(nullif(trim(details), '') AS JSON) AS _details,
         money_reason(cost_usd, 'cost', false) AS _cost_reason,
-        instant(ts) AS _ts,
+        coalesce(_ts_typed, instant(ts)) AS _ts,
         -- a completion line names its request's action: `meal_plan_completed` -> `meal_plan`
         -- (a suffix test, not a regexp_replace: a third of the time at 2 M lines)
         CASE WHEN suffix(_action_text, '_completed')

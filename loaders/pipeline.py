@@ -264,32 +264,38 @@ def native_parquet_columns(schema: pa.Schema, table: str) -> list[str] | None:
 # within the accepted range and years of four digits (the text path's fast form), money
 # only of a decimal type with at most 12 digits before the point and 6 after. The
 # reasons still come from the text, which the view stages as before.
-TYPED_COLUMNS: dict[str, dict[str, str]] = {
-    "cost_events": {"_ts_typed": "TIMESTAMP", "_cost_typed": "DECIMAL(18, 6)"},
+TYPED_COLUMNS: dict[str, dict[str, tuple[str, str]]] = {  # twin: (the file's column, type)
+    "cost_events": {"_ts_typed": ("ts", "TIMESTAMP"),
+                    "_cost_typed": ("cost_usd", "DECIMAL(18, 6)")},
 }
+
+
+def _typed_value(column: str, kind: pa.DataType | None) -> str | None:
+    """SQL for a column's own value where a file of type `kind` holds it exactly as the
+    rules would parse its text (an instant, money), else None."""
+    c = _quoted(column)
+    if kind is not None and str(kind) == "timestamp[us]":
+        return (f"CASE WHEN year({c}) BETWEEN 1000 AND 9999 "
+                f"AND {c} >= getvariable('instant_earliest') "
+                f"AND {c} < getvariable('instant_latest') THEN {c} END")
+    if (kind is not None and pa.types.is_decimal(kind) and kind.scale <= 6
+            and kind.precision - kind.scale <= 12):
+        return f"CAST({c} AS DECIMAL(18, 6))"
+    return None
 
 
 def _typed_select(schema: pa.Schema, table: str) -> list[str]:
     """The typed twins (TYPED_COLUMNS) of a natively staged Parquet file's columns."""
     out = []
-    for name, sql_type in TYPED_COLUMNS.get(table, {}).items():
-        column = {"_ts_typed": "ts", "_cost_typed": "cost_usd"}[name]
+    for name, (column, sql_type) in TYPED_COLUMNS.get(table, {}).items():
         kind = schema.field(column).type if column in schema.names else None
-        expr = f"NULL::{sql_type}"
-        if name == "_ts_typed" and str(kind) == "timestamp[us]":
-            expr = ("CASE WHEN year(ts) BETWEEN 1000 AND 9999 "
-                    "AND ts >= getvariable('instant_earliest') "
-                    "AND ts < getvariable('instant_latest') THEN ts END")
-        elif (name == "_cost_typed" and kind is not None and pa.types.is_decimal(kind)
-              and kind.scale <= 6 and kind.precision - kind.scale <= 12):
-            expr = f"CAST(cost_usd AS {sql_type})"
-        out.append(f"{expr} AS {name}")
+        out.append(f"{_typed_value(column, kind) or f'NULL::{sql_type}'} AS {name}")
     return out
 
 
 def _untyped_select(table: str) -> list[str]:
     """TYPED_COLUMNS as NULLs, for rows staged as text (the SQL parses the text)."""
-    return [f"NULL::{t} AS {n}" for n, t in TYPED_COLUMNS.get(table, {}).items()]
+    return [f"NULL::{t} AS {n}" for n, (_, t) in TYPED_COLUMNS.get(table, {}).items()]
 
 
 def _quoted(name: str) -> str:

@@ -3,13 +3,15 @@
 -- the shared rules (phone, instant, ...) are the macros of macros.sql. `_ts_typed` and
 -- `_cost_typed` are a typed Parquet file's own values where they are certain to equal what
 -- the rules make of the text (loaders/pipeline.py, TYPED_COLUMNS), else NULL: the text is
--- parsed only where they are NULL, and every reason still comes from the text.
+-- parsed only where they are NULL. Every reason comes from the text; a typed instant (in
+-- the accepted range by construction) and a typed cost of zero or more have none.
 WITH s AS (
     SELECT
         *,
         coalesce(_cost_typed, money(cost_usd)) AS _cost,
         TRY_CAST(nullif(trim(details), '') AS JSON) AS _details,
-        money_reason(cost_usd, 'cost', false) AS _cost_reason,
+        CASE WHEN _cost_typed IS NULL OR _cost_typed < 0
+             THEN money_reason(cost_usd, 'cost', false) END AS _cost_reason,
         coalesce(_ts_typed, instant(ts)) AS _ts,
         -- a completion line names its request's action: `meal_plan_completed` -> `meal_plan`
         -- (a suffix test, not a regexp_replace: a third of the time at 2 M lines)
@@ -32,7 +34,7 @@ WITH s AS (
         coalesce(
             id_reason(event_id),
             phone_reason(user_id),
-            instant_reason(ts, _ts),
+            CASE WHEN _ts_typed IS NULL THEN instant_reason(ts, _ts) END,
             CASE
                 WHEN _cost_reason IS NOT NULL THEN _cost_reason
                 WHEN _action_raw = '' THEN 'missing action'

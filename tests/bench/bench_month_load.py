@@ -7,10 +7,11 @@ Issue 13's load goals beyond the ~2 M-line sample of `bench_floors`:
   is the "10 M rows" of the goal) and the loader's peak memory;
 - a day's lines (the month's 16th again, 16 days later, with new ids: about 3 M rows at
   1,000,000 users) loaded into a copy of the month, against the floor's `INSERT INTO ...
-  BY NAME` of the same files into another copy, in place.
-Row counts are checked equal on both sides. Each side runs once. The month's load took
-10 min at 1,000,000 users (the README), a third of issue 13's 30-minute `make bench`: above
-BENCH_MONTH_LOAD_MAX_USERS (default 100,000) it is not run, and its row says so.
+  BY NAME` of the same files into another copy, in place, each side's best of
+  DAY_REPEAT runs into fresh copies.
+Row counts are checked equal on both sides. The month's load runs once; it took 3.6 min at
+1,000,000 users (the README), an eighth of issue 13's 30-minute `make bench`, and is
+not run above BENCH_MONTH_LOAD_MAX_USERS (default 100,000): its row says so.
 `python -m tests.bench.bench_month_load --db PATH --users N` runs it alone.
 """
 
@@ -132,9 +133,12 @@ def bench_month(users: int, db: pathlib.Path, work: pathlib.Path) -> list[dict]:
     ]
 
 
-def bench_day(users: int, db: pathlib.Path, work: pathlib.Path) -> list[dict]:
-    files = work / "day"
-    rows = _export(db, files, day=True)
+DAY_REPEAT = 2  # each side's best of this many runs, each into a fresh copy of the month
+
+
+def _day_once(db: pathlib.Path, files: pathlib.Path, work: pathlib.Path
+              ) -> tuple[float, float]:
+    """One run of each side, each into its own fresh copy of the month: (ours, floor) s."""
     ours_db, floor_db = work / "day-ours.duckdb", work / "day-floor.duckdb"
     for path in (ours_db, floor_db):
         shutil.copyfile(db, path)
@@ -156,9 +160,21 @@ def bench_day(users: int, db: pathlib.Path, work: pathlib.Path) -> list[dict]:
     finally:
         _recache(db)
     _check(ours_db, floor_db)
-    return [{"benchmark": f"a day's load ({rows:,} rows) into the month "
+    for path in (ours_db, floor_db):
+        path.unlink()
+    return ours_s, floor_s
+
+
+def bench_day(users: int, db: pathlib.Path, work: pathlib.Path) -> list[dict]:
+    files = work / "day"
+    rows = _export(db, files, day=True)
+    # this machine's speed moves by a fifth within the hour: the best of DAY_REPEAT each
+    runs = [_day_once(db, files, work) for _ in range(DAY_REPEAT)]
+    ours_s, floor_s = min(r[0] for r in runs), min(r[1] for r in runs)
+    every = ", ".join(f"{o:.1f}" for o, _ in runs)
+    return [{"benchmark": f"a day's load ({rows:,} rows) into the month, best of {DAY_REPEAT} "
                           "(goal < 10 s at 1,000,000 users)",
-             "users": users, "figure": f"{ours_s:.1f} s", "baseline":
+             "users": users, "figure": f"{ours_s:.1f} s (runs {every} s)", "baseline":
              f"{floor_s:.1f} s INSERT in place", "ratio": f"{ours_s / floor_s:.1f}x floor"}]
 
 

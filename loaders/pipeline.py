@@ -259,11 +259,11 @@ def native_parquet_columns(schema: pa.Schema, table: str) -> list[str] | None:
 
 
 # Values a typed Parquet file already holds as the normalising SQL would make them, so it
-# need not parse their text (a day's 2.9 M cost lines normalised 2.0 → 1.74 s). Each is NULL
+# need not parse their text (a day's 2.9 M cost lines normalised 2.0 → 1.67 s). Each is NULL
 # where the file's type or the value is not certain to give the same: an instant only
 # within the accepted range and years of four digits (the text path's fast form), money
-# only of a decimal type with at most 12 digits before the point and 6 after. The
-# reasons still come from the text, which the view stages as before.
+# only of a decimal type with at most 12 digits before the point and 6 after. The view
+# still stages the text: a reason, and the record a refused row keeps, come from it.
 TYPED_COLUMNS: dict[str, dict[str, tuple[str, str]]] = {  # twin: (the file's column, type)
     "cost_events": {"_ts_typed": ("ts", "TIMESTAMP"),
                     "_cost_typed": ("cost_usd", "DECIMAL(18, 6)")},
@@ -284,18 +284,14 @@ def _typed_value(column: str, kind: pa.DataType | None) -> str | None:
     return None
 
 
-def _typed_select(schema: pa.Schema, table: str) -> list[str]:
-    """The typed twins (TYPED_COLUMNS) of a natively staged Parquet file's columns."""
+def _typed_select(schema: pa.Schema | None, table: str) -> list[str]:
+    """The typed twins (TYPED_COLUMNS) of a natively staged Parquet file's columns; all
+    NULL for rows staged as text (`schema` None: the SQL parses the text)."""
     out = []
     for name, (column, sql_type) in TYPED_COLUMNS.get(table, {}).items():
-        kind = schema.field(column).type if column in schema.names else None
+        kind = schema.field(column).type if schema and column in schema.names else None
         out.append(f"{_typed_value(column, kind) or f'NULL::{sql_type}'} AS {name}")
     return out
-
-
-def _untyped_select(table: str) -> list[str]:
-    """TYPED_COLUMNS as NULLs, for rows staged as text (the SQL parses the text)."""
-    return [f"NULL::{t} AS {n}" for n, (_, t) in TYPED_COLUMNS.get(table, {}).items()]
 
 
 def _quoted(name: str) -> str:
@@ -398,7 +394,7 @@ class Staging:
                 rows = (f"SELECT file_row_number AS _seq, {', '.join(select)} "
                         f"FROM read_parquet({literal}, file_row_number = true)")
             else:
-                rows = f"SELECT {', '.join(['rowid AS _seq', '*', *_untyped_select(table)])} " \
+                rows = f"SELECT {', '.join(['rowid AS _seq', '*', *_typed_select(None, table)])} " \
                        f"FROM _stage_{table}"
             try:
                 self.con.execute(f"CREATE OR REPLACE TEMP VIEW _staged_{table} AS {rows}")

@@ -25,6 +25,7 @@ PAIRS = {
     "money_reason amount": ("money_reason(x, 'amount', true)",
                             "money_reason_full(x, 'amount', true)"),
     "instant": ("instant(x)", "instant_full(x)"),
+    "tidy": ("tidy(x)", "trim(x)"),
 }
 
 phones = st.one_of(
@@ -44,6 +45,10 @@ instants = st.one_of(
                   r"(1[0-9]|2[0-5]):[0-6][0-9]:[0-6][0-9](\.[0-9]{1,6})? ?", fullmatch=True),
     st.text(alphabet="0123456789-: T.Z+", max_size=28),
 )
+# tidy's fast path is for printable ASCII: spaces, tabs and the Unicode space separators
+# (which trim removes) at either end or inside, and other non-ASCII letters
+texts = st.text(alphabet=" a_Z9\t\n\u00a0\u1680\u2000\u200a\u202f\u205f\u3000\u00e9\u0301~!",
+                max_size=8)
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +72,8 @@ def _differences(con: duckdb.DuckDBPyConnection, values: list[str | None]) -> li
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.one_of(phones, money, instants, st.none()), min_size=1, max_size=60))
+@given(st.lists(st.one_of(phones, money, instants, texts, st.none()), min_size=1,
+                max_size=60))
 def test_every_fast_path_decides_as_the_full_rule(con, values) -> None:
     assert _differences(con, values) == []
 
@@ -79,9 +85,12 @@ def test_the_edges_written_out(con) -> None:
              "2026-03-01 09:19:40.800534", "2026-03-01T09:19:40", "2026-02-30 00:00:00",
              "2026-03-01 24:00:00", "2026-03-01 23:59:60", "2026-03-01 09:19:40.1234567",
              "2026-03-01 09:19:40+02:00", "2026-03-01 09:19:40Z", "0000-01-01 00:00:00",
-             " 2026-03-01 09:19:40", None]
+             " 2026-03-01 09:19:40", "a ", " a", "\u00a0a", "a\u00a0", "a\u3000", "\u3000",
+             "\ta\t", "~", "!", " ", "  ", "caf\u00e9", "e\u0301", None]
     assert _differences(con, edges) == []
     # And the fast paths are taken where they should be: values, not only agreement.
+    assert con.execute("SELECT tidy(' a '), tidy('a\u00a0'), tidy('a\t'), tidy('ab')"
+                       ).fetchone() == ("a", "a", "a\t", "ab")
     got = con.execute("SELECT phone('+15551234567'), money('0.010000'), "
                       "instant('2026-03-01 09:19:40.800534'), money_reason('1.1234567', "
                       "'cost', false)").fetchone()

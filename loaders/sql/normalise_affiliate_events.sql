@@ -4,12 +4,12 @@ WITH s AS (
 ), n AS (
     SELECT
         *,
-        lower(trim(coalesce(kind, ''))) AS _kind,
+        lower(coalesce(tidy(kind), '')) AS _kind,
         coalesce(
             id_reason(event_id),
             phone_reason(user_id),
             instant_reason(ts, _ts),
-            CASE WHEN lower(trim(coalesce(kind, ''))) NOT IN ('shown', 'click', 'conversion')
+            CASE WHEN lower(coalesce(tidy(kind), '')) NOT IN ('shown', 'click', 'conversion')
                  THEN 'unknown affiliate kind: ' || coalesce(kind, '') END) AS _reason
     FROM s
 )
@@ -18,7 +18,7 @@ SELECT
     _reason,
     CASE WHEN _reason IS NOT NULL THEN coalesce(_raw, to_json(struct_pack(
         event_id, user_id, ts, partner, kind))::VARCHAR) END AS _raw_record,
-    trim(event_id) AS event_id,
+    tidy(event_id) AS event_id,
     phone(user_id) AS user_id,
     _ts AS ts,
     nullif(partner, '') AS partner,

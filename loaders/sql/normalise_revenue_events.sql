@@ -5,7 +5,7 @@ WITH s AS (
         money(amount_usd) AS _amount,
         money_reason(amount_usd, 'amount', true) AS _amount_reason,
         instant(ts) AS _ts,
-        lower(trim(coalesce(stream, ''))) AS _stream
+        lower(coalesce(tidy(stream), '')) AS _stream
     FROM _staged_revenue_events
 ), n AS (
     SELECT
@@ -18,8 +18,8 @@ WITH s AS (
                 WHEN _amount_reason IS NOT NULL THEN _amount_reason
                 WHEN _stream NOT IN ('tokens', 'premium', 'affiliate', 'data', 'other')
                     THEN 'unknown stream: ' || coalesce(stream, '')
-                WHEN nullif(trim(tokens), '') IS NOT NULL AND whole(tokens) IS NULL
-                    THEN 'tokens is not a whole number: ' || trim(tokens)
+                WHEN nullif(tidy(tokens), '') IS NOT NULL AND whole(tokens) IS NULL
+                    THEN 'tokens is not a whole number: ' || tidy(tokens)
             END,
             json_reason(details)) AS _reason
     FROM s
@@ -30,12 +30,12 @@ SELECT
     CASE WHEN _reason IS NOT NULL THEN coalesce(_raw, to_json(struct_pack(
         event_id, user_id, ts, stream, amount_usd, tokens, partner, details
     ))::VARCHAR) END AS _raw_record,
-    trim(event_id) AS event_id,
+    tidy(event_id) AS event_id,
     phone(user_id) AS user_id,
     _ts AS ts,
     _stream AS stream,
     _amount AS amount_usd,
     CASE WHEN _reason IS NULL THEN whole(tokens) END AS tokens,
     nullif(partner, '') AS partner,
-    CASE WHEN _reason IS NULL THEN nullif(trim(details), '')::JSON END AS details
+    CASE WHEN _reason IS NULL THEN nullif(tidy(details), '')::JSON END AS details
 FROM n

@@ -8,9 +8,9 @@ WITH s AS (
             phone_reason(user_id),
             instant_reason(as_of, _as_of),
             CASE
-                WHEN nullif(trim(balance), '') IS NULL THEN 'missing balance'
+                WHEN nullif(tidy(balance), '') IS NULL THEN 'missing balance'
                 WHEN whole(balance) IS NULL
-                    THEN 'balance is not a whole number: ' || trim(balance)
+                    THEN 'balance is not a whole number: ' || tidy(balance)
             END) AS _reason
     FROM s
 )

@@ -9,7 +9,7 @@ WITH s AS (
             id_reason(event_id),
             phone_reason(user_id),
             instant_reason(ts, _ts),
-            CASE WHEN lower(coalesce(tidy(kind), '')) NOT IN ('shown', 'click', 'conversion')
+            CASE WHEN _kind NOT IN ('shown', 'click', 'conversion')  -- (the alias above)
                  THEN 'unknown affiliate kind: ' || coalesce(kind, '') END) AS _reason
     FROM s
 )

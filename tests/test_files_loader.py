@@ -266,3 +266,18 @@ def test_completion_after_the_next_estimate_does_not_pair(tmp_path: Path) -> Non
     # the 10:00 one: completion 2 min + 1 µs later -> outside the window, counts.
     assert [r[0] for r in rows(db, "SELECT counted FROM cost_events ORDER BY ts")] == [
         True, True, True, True, True]
+
+
+def test_an_affiliate_kind_is_read_tidied_and_an_unknown_one_refused(tmp_path: Path) -> None:
+    path = tmp_path / "affiliate.csv"
+    path.write_text("event_id,user_id,ts,partner,kind\n"
+                    "a1,+15551230001,2026-03-01T00:00:00,p, Click\u00a0\n"
+                    "a2,+15551230001,2026-03-01T00:00:00,p,nope\n", encoding="utf-8")
+    db = tmp_path / "a.duckdb"
+    result = load_files(db, {"affiliate_events": [str(path)]})
+    assert (result.rows_written, result.rows_rejected) == (1, 1)
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT event_id, kind FROM affiliate_events").fetchall() == [
+            ("a1", "click")]
+        assert con.execute("SELECT reason FROM rejected_rows").fetchall() == [
+            ("unknown affiliate kind: nope",)]
